@@ -1,0 +1,26 @@
+//! ito-sandbox: a stateful, persistent emulator of the ITO-Japan payment gateway.
+//!
+//! Start it in-process with [`Server::start`] (the desktop app and the tests do),
+//! or run the `ito-sandbox serve` binary.
+
+mod auth;
+mod checkout;
+mod control;
+mod db;
+mod error;
+mod fields;
+mod ids;
+mod merchants;
+mod money;
+mod openapi;
+mod pagination;
+mod payments;
+mod server;
+mod signing;
+mod webhooks;
+
+pub use db::Db;
+pub use error::{Error, Result};
+pub use merchants::MerchantCredentials;
+pub use server::{Config, MAX_BODY_BYTES, Server};
+pub use signing::sign;
