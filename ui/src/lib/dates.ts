@@ -1,0 +1,38 @@
+// Timestamps cross IPC as RFC 3339 strings (UTC); they are shown in the user's time zone
+// unless a test pins one.
+
+export interface DateOptions {
+  timeZone?: string;
+}
+
+function parse(value: string | Date): Date | null {
+  const date = value instanceof Date ? value : new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+export function formatDateTime(value: string | Date, locale: string, options: DateOptions = {}): string {
+  const date = parse(value);
+  if (!date) return String(value);
+  return new Intl.DateTimeFormat(locale, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hour12: false,
+    timeZone: options.timeZone,
+  }).format(date);
+}
+
+/** A calendar day such as `2026-11-24` (no time, no zone shift). */
+export function formatDay(isoDay: string, locale: string): string {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(isoDay);
+  if (!match) return isoDay;
+  const date = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])));
+  return new Intl.DateTimeFormat(locale, { month: 'short', day: 'numeric', timeZone: 'UTC' }).format(date);
+}
+
+export function formatCount(value: number | bigint, locale: string): string {
+  return new Intl.NumberFormat(locale).format(value);
+}

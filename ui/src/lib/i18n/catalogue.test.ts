@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { en } from './en';
+import { ja } from './ja';
+import { initialLocale, interpolate } from './index.svelte';
+
+const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+
+describe('message catalogues', () => {
+  it('have exactly the same keys', () => {
+    expect(Object.keys(ja).sort()).toEqual(Object.keys(en).sort());
+  });
+
+  it('use the same placeholders for each key', () => {
+    for (const key of Object.keys(en) as (keyof typeof en)[]) {
+      expect(placeholders(ja[key]), key).toEqual(placeholders(en[key]));
+    }
+  });
+
+  it('have no empty message', () => {
+    for (const text of [...Object.values(en), ...Object.values(ja)]) {
+      expect(text.trim()).not.toBe('');
+    }
+  });
+});
+
+describe('initialLocale', () => {
+  it('follows the OS language on first start', () => {
+    expect(initialLocale(null, ['ja-JP', 'en-US'])).toBe('ja');
+    expect(initialLocale(null, ['en-GB'])).toBe('en');
+  });
+
+  it('falls back to English for other languages', () => {
+    expect(initialLocale(null, ['fr-FR'])).toBe('en');
+  });
+
+  it('prefers the stored choice', () => {
+    expect(initialLocale('en', ['ja-JP'])).toBe('en');
+    expect(initialLocale('xx', ['ja-JP'])).toBe('ja');
+  });
+});
+
+describe('interpolate', () => {
+  it('fills named placeholders and leaves unknown ones', () => {
+    expect(interpolate('{shown} of {total}', { shown: 1, total: 2 })).toBe('1 of 2');
+    expect(interpolate('{a} {b}', { a: 'x' })).toBe('x {b}');
+  });
+});

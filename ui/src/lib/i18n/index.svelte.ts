@@ -1,0 +1,68 @@
+import { en, type Catalogue, type MessageKey } from './en';
+import { ja } from './ja';
+
+export const LOCALES = ['en', 'ja'] as const;
+export type Locale = (typeof LOCALES)[number];
+export type { MessageKey };
+
+const catalogues: Record<Locale, Catalogue> = { en, ja };
+const STORAGE_KEY = 'ito-desk.locale';
+
+function isLocale(value: unknown): value is Locale {
+  return LOCALES.includes(value as Locale);
+}
+
+/** The OS language decides only on first start; after that the user's choice wins. */
+export function initialLocale(stored: string | null, languages: readonly string[]): Locale {
+  if (isLocale(stored)) return stored;
+  for (const language of languages) {
+    const base = language.toLowerCase().split('-')[0];
+    if (isLocale(base)) return base;
+  }
+  return 'en';
+}
+
+function readStored(): string | null {
+  try {
+    return localStorage.getItem(STORAGE_KEY);
+  } catch {
+    return null;
+  }
+}
+
+const state = $state({
+  locale: initialLocale(
+    readStored(),
+    typeof navigator === 'undefined' ? [] : (navigator.languages ?? [navigator.language]),
+  ),
+});
+
+export function getLocale(): Locale {
+  return state.locale;
+}
+
+export function setLocale(locale: Locale): void {
+  state.locale = locale;
+  document.documentElement.lang = locale;
+  try {
+    localStorage.setItem(STORAGE_KEY, locale);
+  } catch {
+    // Storage can be disabled; the choice then lasts for this session only.
+  }
+}
+
+export function interpolate(template: string, params?: Record<string, string | number>): string {
+  if (!params) return template;
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    name in params ? String(params[name]) : whole,
+  );
+}
+
+/** Reads `state.locale`, so any template or effect calling it re-renders on a language switch. */
+export function t(key: MessageKey, params?: Record<string, string | number>): string {
+  return interpolate(catalogues[state.locale][key], params);
+}
+
+export function catalogueFor(locale: Locale): Catalogue {
+  return catalogues[locale];
+}
