@@ -1,1 +1,177 @@
-fn main() {}
+//! Loopback throughput of a real `ito-sandbox serve` process: signed payment
+//! creations beside `GET /healthz` of the same server (ratio), and the time from
+//! process start to the ready line. Prints figures; asserts nothing.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const CONCURRENCY: usize = 16;
+const REQUESTS: u64 = 6_000;
+
+struct Serve {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(db: &std::path::Path) -> (Serve, Duration) {
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ito-sandbox"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+        .arg(db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let ready = started.elapsed();
+    let url = line
+        .trim()
+        .strip_prefix("ito-sandbox listening on ")
+        .unwrap()
+        .to_owned();
+    (Serve { child, url }, ready)
+}
+
+struct Figures {
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// Runs `REQUESTS` requests from `CONCURRENCY` tasks; `send(i)` performs request `i`.
+async fn load<F, Fut>(send: F) -> Figures
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let send = Arc::new(send);
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..CONCURRENCY {
+        let (send, next) = (send.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= REQUESTS {
+                    return latencies;
+                }
+                let t = Instant::now();
+                send(i).await;
+                latencies.push(t.elapsed());
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    all.sort();
+    Figures {
+        per_second: REQUESTS as f64 / elapsed.as_secs_f64(),
+        p50: all[all.len() / 2],
+        p99: all[all.len() * 99 / 100],
+    }
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ready_fresh = Vec::new();
+    let mut ready_existing = Vec::new();
+    for i in 0..5 {
+        let db = dir.path().join(format!("ready-{i}.db"));
+        ready_fresh.push(serve(&db).1);
+        ready_existing.push(serve(&db).1);
+    }
+    ready_fresh.sort();
+    ready_existing.sort();
+
+    let db = dir.path().join("load.db");
+    let (server, _) = serve(&db);
+    let merchant: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("demo-merchant.json")).unwrap())
+            .unwrap();
+    let access_key = merchant["access_key"].as_str().unwrap().to_owned();
+    let secret_key = merchant["secret_key"].as_str().unwrap().to_owned();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONCURRENCY)
+        .build()
+        .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+
+    let health_url = format!("{}/healthz", server.url);
+    let client = http.clone();
+    let health = rt.block_on(load(move |_| {
+        let (client, url) = (client.clone(), health_url.clone());
+        async move {
+            let res = client.get(url).send().await.unwrap();
+            assert!(res.status().is_success());
+        }
+    }));
+
+    let process_url = format!("{}/payment/process", server.url);
+    let payments = rt.block_on(load(move |i| {
+        let (client, url, key, secret) = (http.clone(), process_url.clone(), access_key.clone(), secret_key.clone());
+        async move {
+            let body = format!(
+                r#"{{"custom":"BENCH-{i}","currency_code":"USD","amount":"280.00","web_hook":"https://example.com/h","cancel_url":"https://example.com/c","success_url":"https://example.com/s","customer_email":"bench@example.com"}}"#
+            );
+            let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+            let sig = ito_sandbox::sign(&secret, ts, body.as_bytes());
+            let res = client
+                .post(url)
+                .bearer_auth(key)
+                .header("content-type", "application/json")
+                .header("x-timestamp", ts.to_string())
+                .header("x-signature", sig)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert!(res.status().is_success(), "{}", res.status());
+        }
+    }));
+    drop(server);
+
+    println!(
+        "ito-sandbox throughput on loopback ({REQUESTS} requests, {CONCURRENCY} concurrent, release build)"
+    );
+    println!(
+        "  GET /healthz            {:>8.0} req/s   p50 {:>7.2?}   p99 {:>7.2?}",
+        health.per_second, health.p50, health.p99
+    );
+    println!(
+        "  POST /payment/process   {:>8.0} req/s   p50 {:>7.2?}   p99 {:>7.2?}",
+        payments.per_second, payments.p50, payments.p99
+    );
+    println!(
+        "  ratio payments / healthz   {:.2}  (aim >= 0.50)",
+        payments.per_second / health.per_second
+    );
+    println!(
+        "  start to ready line: median {:.1?} on an empty database (demo merchant created), {:.1?} on an existing one  (aim < 100 ms)",
+        ready_fresh[ready_fresh.len() / 2],
+        ready_existing[ready_existing.len() / 2]
+    );
+}

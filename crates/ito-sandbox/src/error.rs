@@ -6,8 +6,12 @@
 
 use std::collections::BTreeMap;
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use axum::Json;
-use axum::http::StatusCode;
+use axum::body::{Body, Bytes, HttpBody};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
@@ -29,10 +33,21 @@ pub enum Error {
         message: String,
         payment_status: Option<&'static str>,
     },
-    #[error("The given data was invalid.")]
+    #[error("{}", summary(.0))]
     Validation(FieldErrors),
     #[error("{0}")]
     Unavailable(String),
+    /// An RFC 6749 §5.2 error of the OAuth endpoints, answered as
+    /// `{"error","error_description"}` instead of the gateway envelope.
+    #[error("{error}: {description}")]
+    OAuth {
+        status: StatusCode,
+        error: &'static str,
+        description: String,
+    },
+    /// An injected fault: the connection is closed without an answer.
+    #[error("connection dropped by an injected fault")]
+    Dropped,
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
     #[error("i/o error: {0}")]
@@ -44,6 +59,19 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// "The first message. (and N more errors)", as the gateway's framework words it.
+fn summary(errors: &FieldErrors) -> String {
+    let mut all = errors.values().flatten();
+    let first = all
+        .next()
+        .map_or("The given data was invalid.", String::as_str);
+    match all.count() {
+        0 => first.to_owned(),
+        1 => format!("{first} (and 1 more error)"),
+        n => format!("{first} (and {n} more errors)"),
+    }
+}
 
 impl Error {
     pub fn conflict(message: impl Into<String>) -> Self {
@@ -60,6 +88,20 @@ impl Error {
         Self::Validation(errors)
     }
 
+    /// An OAuth error answered with 400, or 401 for `invalid_client` (RFC 6749 §5.2).
+    pub fn oauth(error: &'static str, description: impl Into<String>) -> Self {
+        let status = if error == "invalid_client" {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        Self::OAuth {
+            status,
+            error,
+            description: description.into(),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -68,7 +110,8 @@ impl Error {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Dropped => StatusCode::SERVICE_UNAVAILABLE,
+            Self::OAuth { status, .. } => *status,
             Self::Database(_) | Self::Io(_) | Self::Config(_) | Self::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -89,6 +132,13 @@ pub fn envelope(status: StatusCode, message: &str, extra: Map<String, Value>) ->
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
+        match self {
+            Self::OAuth {
+                error, description, ..
+            } => return oauth_response(status, error, &description),
+            Self::Dropped => return severed(),
+            _ => {}
+        }
         let mut extra = Map::new();
         let message = match &self {
             Self::Database(_) | Self::Io(_) | Self::Config(_) | Self::Internal(_) => {
@@ -111,5 +161,46 @@ impl IntoResponse for Error {
             _ => {}
         }
         envelope(status, &message, extra)
+    }
+}
+
+fn oauth_response(status: StatusCode, error: &str, description: &str) -> Response {
+    let mut res = (
+        status,
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::PRAGMA, "no-cache"),
+        ],
+        Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response();
+    if error == "invalid_client" {
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"ito-sandbox\""),
+        );
+    }
+    res
+}
+
+/// A response whose body fails at once: hyper then aborts the connection before
+/// writing the head, so the client sees the connection close with no answer.
+fn severed() -> Response {
+    Response::new(Body::new(Severed))
+}
+
+struct Severed;
+
+impl HttpBody for Severed {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<http_body::Frame<Bytes>, Self::Error>>> {
+        Poll::Ready(Some(Err(std::io::Error::other(
+            "connection dropped by an injected fault",
+        ))))
     }
 }
