@@ -6,13 +6,12 @@ export type Locale = (typeof LOCALES)[number];
 export type { MessageKey };
 
 const catalogues: Record<Locale, Catalogue> = { en, ja };
-const STORAGE_KEY = 'ito-desk.locale';
 
 function isLocale(value: unknown): value is Locale {
   return LOCALES.includes(value as Locale);
 }
 
-/** The OS language decides only on first start; after that the user's choice wins. */
+/** The OS language decides until the user picks one (stored in the backend's settings). */
 export function initialLocale(stored: string | null, languages: readonly string[]): Locale {
   if (isLocale(stored)) return stored;
   for (const language of languages) {
@@ -22,17 +21,9 @@ export function initialLocale(stored: string | null, languages: readonly string[
   return 'en';
 }
 
-function readStored(): string | null {
-  try {
-    return localStorage.getItem(STORAGE_KEY);
-  } catch {
-    return null;
-  }
-}
-
 const state = $state({
   locale: initialLocale(
-    readStored(),
+    null,
     typeof navigator === 'undefined' ? [] : (navigator.languages ?? [navigator.language]),
   ),
 });
@@ -44,11 +35,6 @@ export function getLocale(): Locale {
 export function setLocale(locale: Locale): void {
   state.locale = locale;
   document.documentElement.lang = locale;
-  try {
-    localStorage.setItem(STORAGE_KEY, locale);
-  } catch {
-    // Storage can be disabled; the choice then lasts for this session only.
-  }
 }
 
 export function interpolate(template: string, params?: Record<string, string | number>): string {

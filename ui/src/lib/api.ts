@@ -1,0 +1,72 @@
+// The one module that talks to the backend. Types come from the generated bindings;
+// this file only turns their `Result` values into thrown `ApiError`s and names the calls
+// after what the screens do.
+import { commands, events } from './bindings';
+import type {
+  CommandError,
+  ConnectionTest,
+  DeskState,
+  KeychainStatus,
+  Overview,
+  Profile,
+  ProfileInput,
+  RequestLogEntry,
+  RequestLogFilter,
+  Settings,
+} from './bindings';
+import { ApiError } from './errors';
+
+export type {
+  CommandError,
+  ConnectionTest,
+  Currency,
+  DayVolume,
+  DeskState,
+  KeychainStatus,
+  Language,
+  Mode,
+  Overview,
+  PaymentStatus,
+  Profile,
+  ProfileInput,
+  RequestLogEntry,
+  RequestLogFilter,
+  Settings,
+  StatusClass,
+  Theme,
+} from './bindings';
+
+type Outcome<T> = { status: 'ok'; data: T } | { status: 'error'; error: CommandError };
+
+async function unwrap<T>(call: Promise<Outcome<T>>): Promise<T> {
+  const outcome = await call;
+  if (outcome.status === 'error') throw new ApiError(outcome.error);
+  return outcome.data;
+}
+
+export const deskState = (): Promise<DeskState> => unwrap(commands.deskState());
+export const createProfile = (input: ProfileInput): Promise<Profile> => unwrap(commands.addProfile(input));
+export const updateProfile = (id: string, input: ProfileInput): Promise<Profile> =>
+  unwrap(commands.updateProfile(id, input));
+export const removeProfile = (id: string): Promise<null> => unwrap(commands.removeProfile(id));
+export const switchProfile = (id: string): Promise<Profile> => unwrap(commands.switchProfile(id));
+export const testConnection = (id: string): Promise<ConnectionTest> => unwrap(commands.testConnection(id));
+export const overview = (): Promise<Overview> => unwrap(commands.overview());
+export const requestLog = (filter: RequestLogFilter): Promise<RequestLogEntry[]> =>
+  unwrap(commands.requestLog(filter));
+export const recheckKeychain = (): Promise<KeychainStatus> => unwrap(commands.recheckKeychain());
+export const saveSettings = (settings: Settings): Promise<Settings> => unwrap(commands.setSettings(settings));
+
+export type Unlisten = () => void;
+
+/** The active profile (or its mode) changed: every screen re-fetches. */
+export const onProfileSwitched = (handler: () => void): Promise<Unlisten> =>
+  events.profileSwitched.listen(() => handler());
+
+/** Profiles were added, edited or removed. */
+export const onProfilesChanged = (handler: () => void): Promise<Unlisten> =>
+  events.profilesChanged.listen(() => handler());
+
+/** New rows of the request log, as the SDK's observer records them. */
+export const onRequestsLogged = (handler: (entries: RequestLogEntry[]) => void): Promise<Unlisten> =>
+  events.requestsLogged.listen((event) => handler(event.payload.entries));

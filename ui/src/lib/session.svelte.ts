@@ -1,0 +1,74 @@
+import * as api from './api';
+import type { KeychainStatus, Profile, Settings } from './api';
+import { setLocale, type Locale } from './i18n/index.svelte';
+import { setTheme } from './theme.svelte';
+
+/**
+ * What every screen depends on: the profiles, the one in use, the keychain's state, and
+ * `generation`, which grows each time the profile or its mode changes so screens re-fetch.
+ */
+export const session = $state({
+  ready: false,
+  error: null as unknown,
+  profiles: [] as Profile[],
+  activeId: null as string | null,
+  keychain: null as KeychainStatus | null,
+  settings: null as Settings | null,
+  /** The user chose to go on with the in-memory sandbox after seeing the keychain screen. */
+  keychainAcknowledged: false,
+  generation: 0,
+});
+
+export function activeProfile(): Profile | null {
+  return session.profiles.find((p) => p.id === session.activeId) ?? null;
+}
+
+export async function refresh(): Promise<void> {
+  const state = await api.deskState();
+  session.profiles = state.profiles;
+  session.activeId = state.activeProfileId;
+  session.keychain = state.keychain;
+  session.settings = state.settings;
+  // An unset language means "follow the OS", which the i18n module already did.
+  if (state.settings.language) setLocale(state.settings.language);
+  setTheme(state.settings.theme);
+}
+
+let listening = false;
+
+export async function start(): Promise<void> {
+  session.error = null;
+  try {
+    await refresh();
+    session.ready = true;
+    if (listening) return;
+    listening = true;
+    await api.onProfilesChanged(() => void refresh());
+    await api.onProfileSwitched(async () => {
+      await refresh();
+      session.generation++;
+    });
+  } catch (error) {
+    session.error = error;
+  }
+}
+
+/** Screens reload when the backend announces the switch, not before it is done. */
+export async function switchProfile(id: string): Promise<void> {
+  await api.switchProfile(id);
+}
+
+export async function recheckKeychain(): Promise<void> {
+  session.keychain = await api.recheckKeychain();
+}
+
+export async function updateSettings(change: Partial<Settings>): Promise<void> {
+  if (!session.settings) return;
+  session.settings = await api.saveSettings({ ...session.settings, ...change });
+  setTheme(session.settings.theme);
+}
+
+export async function changeLanguage(locale: Locale): Promise<void> {
+  setLocale(locale);
+  await updateSettings({ language: locale });
+}
