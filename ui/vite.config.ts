@@ -1,9 +1,10 @@
 /// <reference types="vitest/config" />
 import { defineConfig } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { svelteTesting } from '@testing-library/svelte/vite';
 
 export default defineConfig({
-  plugins: [svelte()],
+  plugins: [svelte(), svelteTesting({ autoCleanup: true })],
   // Tauri serves the files from its own protocol, so asset URLs must be relative.
   base: './',
   clearScreen: false,
@@ -15,7 +16,6 @@ export default defineConfig({
     target: 'es2022',
     reportCompressedSize: true,
   },
-  resolve: process.env.VITEST ? { conditions: ['browser'] } : undefined,
   test: {
     environment: 'jsdom',
     include: ['src/**/*.test.ts'],

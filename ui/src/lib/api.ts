@@ -22,6 +22,7 @@ export type {
   Currency,
   DayVolume,
   DeskState,
+  KeychainProblem,
   KeychainStatus,
   Language,
   Mode,

@@ -149,6 +149,10 @@ export const en = {
   'validation.too_long': 'At most {max} characters.',
 
   'keychain.title': 'The OS keychain is not available',
+  'keychain.problem.not_available': 'No keychain service answered: none is installed or running, or there is no D-Bus session.',
+  'keychain.problem.locked': 'The keychain is locked, or access to it was denied.',
+  'keychain.problem.failed': 'The keychain answered with an error.',
+  'keychain.problem.unsupported': 'This operating system has no keychain that the app supports.',
   'keychain.detail': 'The keychain reported: {message}',
   'keychain.why':
     'ITO Merchant Desk keeps access keys and secrets only in the operating system’s keychain, never in a plain file. Until the keychain is reachable, profiles with stored secrets cannot be used.',

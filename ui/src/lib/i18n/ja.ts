@@ -149,6 +149,10 @@ export const ja: Catalogue = {
   'validation.too_long': '{max} 文字以内で入力してください。',
 
   'keychain.title': 'OS のキーチェーンを利用できません',
+  'keychain.problem.not_available': 'キーチェーンのサービスが応答しません。インストールまたは起動されていないか、D-Bus セッションがありません。',
+  'keychain.problem.locked': 'キーチェーンがロックされているか、アクセスが拒否されました。',
+  'keychain.problem.failed': 'キーチェーンがエラーを返しました。',
+  'keychain.problem.unsupported': 'この OS には、アプリが対応するキーチェーンがありません。',
   'keychain.detail': 'キーチェーンからの応答：{message}',
   'keychain.why':
     'ITO Merchant Desk はアクセスキーやシークレットを OS のキーチェーンにのみ保存し、平文のファイルには保存しません。キーチェーンに接続できるまで、シークレットを保存したプロファイルは使用できません。',
