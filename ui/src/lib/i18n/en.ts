@@ -131,6 +131,7 @@ export const en = {
   'settings.profile.client_secret': 'OAuth client secret',
   'settings.profile.public_client_id': 'Public client ID (PKCE)',
   'settings.profile.secret.current': 'Stored: {masked}. Leave blank to keep it.',
+  'settings.profile.secret.new': 'Goes straight to the OS keychain and is never shown again.',
   'settings.profile.secret.unset': 'Not set yet.',
   'settings.profile.test': 'Test connection',
   'settings.profile.testing': 'Testing…',

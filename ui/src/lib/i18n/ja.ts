@@ -131,6 +131,7 @@ export const ja: Catalogue = {
   'settings.profile.client_secret': 'OAuth クライアントシークレット',
   'settings.profile.public_client_id': '公開クライアント ID (PKCE)',
   'settings.profile.secret.current': '保存済み：{masked}。変更しない場合は空欄のままにしてください。',
+  'settings.profile.secret.new': 'OS のキーチェーンに直接保存され、二度と表示されません。',
   'settings.profile.secret.unset': '未設定です。',
   'settings.profile.test': '接続テスト',
   'settings.profile.testing': 'テスト中…',
