@@ -48,6 +48,24 @@ describe('ProfileForm', () => {
     expect(screen.getByTestId('profile-secret-key')).toHaveAttribute('aria-invalid', 'true');
   });
 
+  it('asks for https:// in active mode, as the backend does', async () => {
+    const { onsave } = setup(stored);
+    await fireEvent.change(screen.getByTestId('profile-mode'), { target: { value: 'active' } });
+    await type('profile-base-url', 'http://payment.example.jp');
+    await fireEvent.click(screen.getByTestId('profile-save'));
+    expect(onsave).not.toHaveBeenCalled();
+    expect(screen.getByTestId('profile-base-url')).toHaveAccessibleDescription(
+      'Active mode moves real money: use an https:// URL.',
+    );
+  });
+
+  it('keeps the embedded sandbox’s address and mode fixed', () => {
+    setup({ ...stored, embedded: true, baseUrl: 'http://127.0.0.1:41823' });
+    expect(screen.getByTestId('profile-base-url')).toHaveAttribute('readonly');
+    expect(screen.getByTestId('profile-mode')).toBeDisabled();
+    expect(screen.queryByTestId('profile-remove')).toBeNull();
+  });
+
   it('sends every typed credential of a new profile', async () => {
     const { onsave } = setup(null);
     await type('profile-name', ' Tokyo shop ');

@@ -39,12 +39,12 @@ export function draftFrom(profile: Profile | null): ProfileDraft {
   };
 }
 
-function isHttpUrl(value: string): boolean {
+function parseHttpUrl(value: string): URL | null {
   try {
     const url = new URL(value);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.host !== '';
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.host !== '' ? url : null;
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -59,9 +59,14 @@ export function validateDraft(draft: ProfileDraft, existing: Profile | null): Pa
   else if ([...name].length > MAX_NAME_CHARS) {
     problems.name = { key: 'validation.too_long', params: { max: MAX_NAME_CHARS } };
   }
+  // The embedded sandbox's address and mode are the backend's to choose.
   if (!existing?.embedded) {
+    const url = parseHttpUrl(draft.baseUrl.trim());
     if (!draft.baseUrl.trim()) problems.baseUrl = { key: 'validation.required' };
-    else if (!isHttpUrl(draft.baseUrl.trim())) problems.baseUrl = { key: 'validation.url' };
+    else if (!url) problems.baseUrl = { key: 'validation.url' };
+    else if (draft.mode === 'active' && url.protocol !== 'https:') {
+      problems.baseUrl = { key: 'validation.https_for_active' };
+    }
   }
   if (!draft.clientId.trim()) problems.clientId = { key: 'validation.required' };
   if (!existing) {

@@ -147,6 +147,7 @@ export const en = {
 
   'validation.required': 'Required.',
   'validation.url': 'Enter an http:// or https:// URL.',
+  'validation.https_for_active': 'Active mode moves real money: use an https:// URL.',
   'validation.too_long': 'At most {max} characters.',
 
   'keychain.title': 'The OS keychain is not available',

@@ -147,6 +147,7 @@ export const ja: Catalogue = {
 
   'validation.required': '必須項目です。',
   'validation.url': 'http:// または https:// で始まる URL を入力してください。',
+  'validation.https_for_active': '本番モードでは実際のお金が動くため、https:// の URL を使用してください。',
   'validation.too_long': '{max} 文字以内で入力してください。',
 
   'keychain.title': 'OS のキーチェーンを利用できません',
