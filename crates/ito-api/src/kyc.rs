@@ -1,0 +1,104 @@
+//! KYC: the form's schema, its values, and its review status. The same shapes are
+//! used by the merchant (for its users) and by a signed-in user.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Field id → value, as the form holds it (`legal_name`, `postal_code`, …).
+pub type KycValues = BTreeMap<String, String>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KycStatus {
+    NotStarted,
+    Draft,
+    /// Locked while under review.
+    Submitted,
+    /// Locked for good.
+    Approved,
+    /// Carries a reason; the form is editable again.
+    Rejected,
+}
+
+impl KycStatus {
+    /// Whether drafts and replacements are refused in this status.
+    pub fn is_locked(self) -> bool {
+        matches!(self, Self::Submitted | Self::Approved)
+    }
+}
+
+/// A title or label, either one text or one per language.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Label {
+    Plain(String),
+    Localized { en: String, ja: String },
+}
+
+impl Label {
+    /// The text for a language tag (`"ja"`; anything else gets English).
+    pub fn text(&self, lang: &str) -> &str {
+        match self {
+            Self::Plain(s) => s,
+            Self::Localized { ja, .. } if lang.starts_with("ja") => ja,
+            Self::Localized { en, .. } => en,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KycOption {
+    pub value: String,
+    pub label: Label,
+}
+
+/// One input of the form, with what the gateway checks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KycField {
+    pub id: String,
+    pub label: Label,
+    /// `text`, `date`, `select`, `tel`, ….
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<KycOption>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KycSection {
+    pub id: String,
+    pub title: Label,
+    pub fields: Vec<KycField>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KycSchema {
+    pub sections: Vec<KycSection>,
+}
+
+/// The KYC state: schema, current values, what is still missing, and the status.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kyc {
+    pub status: KycStatus,
+    pub schema: KycSchema,
+    pub values: KycValues,
+    /// Required field ids still empty.
+    pub missing: Vec<String>,
+    #[serde(default)]
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Why a review rejected it.
+    #[serde(default)]
+    pub rejection_reason: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct ValuesBody<'a> {
+    pub values: &'a KycValues,
+}
