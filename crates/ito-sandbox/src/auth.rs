@@ -5,6 +5,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 
 use crate::error::{Error, Result};
+use crate::faults;
 use crate::merchants::{self, MerchantCredentials};
 use crate::server::AppState;
 
@@ -31,11 +32,15 @@ impl FromRequestParts<AppState> for Merchant {
         let key = bearer(&parts.headers)
             .ok_or_else(|| Error::Unauthorized(INVALID.into()))?
             .to_owned();
-        state
+        let merchant = state
             .db
             .read(move |c| merchants::by_access_key(c, &key))
             .await?
-            .map(Merchant)
-            .ok_or_else(|| Error::Unauthorized(INVALID.into()))
+            .ok_or_else(|| Error::Unauthorized(INVALID.into()))?;
+        // The fault routes stay reachable so a test can always switch faults off.
+        if !parts.uri.path().starts_with(faults::PATH) {
+            state.faults.apply(&merchant.merchant_id).await?;
+        }
+        Ok(Merchant(merchant))
     }
 }

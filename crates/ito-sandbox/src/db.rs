@@ -14,7 +14,10 @@ use rusqlite::{Connection, OpenFlags};
 use crate::error::{Error, Result};
 
 /// Migrations in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_payments.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_payments.sql"),
+    include_str!("../migrations/0002_users_oauth_kyc_cards.sql"),
+];
 
 const READERS: usize = 4;
 

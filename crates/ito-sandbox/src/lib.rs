@@ -4,23 +4,31 @@
 //! or run the `ito-sandbox serve` binary.
 
 mod auth;
+mod cards;
 mod checkout;
 mod control;
 mod db;
 mod error;
+mod faults;
 mod fields;
 mod ids;
+mod kyc;
 mod merchants;
 mod money;
+mod oauth;
 mod openapi;
 mod pagination;
 mod payments;
+mod seed;
 mod server;
 mod signing;
+mod transactions;
+mod users;
 mod webhooks;
 
 pub use db::Db;
 pub use error::{Error, Result};
 pub use merchants::MerchantCredentials;
+pub use seed::{SEED_PASSWORD, SeedOptions, SeedReport};
 pub use server::{Config, MAX_BODY_BYTES, Server};
 pub use signing::sign;

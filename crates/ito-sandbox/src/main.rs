@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use ito_sandbox::{Config, Db, Server};
+use ito_sandbox::{Config, Db, SeedOptions, Server};
 
 #[derive(Parser)]
 #[command(
@@ -48,6 +48,21 @@ enum Command {
         /// Seconds a pending payment stays payable.
         #[arg(long, default_value_t = 86_400)]
         payment_ttl_secs: u64,
+        /// Approve submitted KYC forms after this many milliseconds (off by default).
+        #[arg(long)]
+        kyc_auto_review_ms: Option<u64>,
+    },
+    /// Fill a merchant with realistic users, KYC forms, cards and transactions.
+    Seed {
+        #[arg(long, default_value_t = 20)]
+        users: usize,
+        #[arg(long, default_value_t = 50)]
+        transactions_per_user: usize,
+        /// Merchant to fill (default: the first one; an empty database gets a demo merchant).
+        #[arg(long)]
+        merchant: Option<String>,
+        #[command(flatten)]
+        db: DbArg,
     },
     /// Manage merchant accounts (works while a server runs on the same database).
     Merchant {
@@ -104,6 +119,18 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Merchant {
             command: MerchantCommand::List { db },
         } => print_json(&Db::open(&db.db)?.list_merchants()?),
+        Command::Seed {
+            users,
+            transactions_per_user,
+            merchant,
+            db,
+        } => print_json(&Db::open(&db.db)?.seed(
+            merchant.as_deref(),
+            SeedOptions {
+                users,
+                transactions_per_user,
+            },
+        )?),
         Command::Serve {
             addr,
             db,
@@ -111,12 +138,14 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             webhook_retry_base_ms,
             webhook_max_attempts,
             payment_ttl_secs,
+            kyc_auto_review_ms,
         } => {
             let mut config = Config::new(addr, db.db);
             config.public_url = public_url.map(|u| u.to_string());
             config.webhook_retry_base = Duration::from_millis(webhook_retry_base_ms.max(1));
             config.webhook_max_attempts = webhook_max_attempts;
             config.payment_ttl = Duration::from_secs(payment_ttl_secs);
+            config.kyc_auto_review = kyc_auto_review_ms.map(Duration::from_millis);
             tokio::runtime::Runtime::new()?.block_on(serve(config))
         }
     }

@@ -18,8 +18,13 @@ use tokio::task::JoinHandle;
 
 use crate::db::Db;
 use crate::error::{Error, Result, envelope};
+use crate::faults::Faults;
 use crate::merchants::{self, MerchantCredentials};
-use crate::{checkout, control, ids, openapi, payments, webhooks};
+use crate::seed::{self, SeedOptions};
+use crate::{
+    cards, checkout, control, faults, ids, kyc, oauth, openapi, payments, transactions, users,
+    webhooks,
+};
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -40,6 +45,14 @@ pub struct Config {
     pub payment_ttl: Duration,
     /// Write `demo-merchant.json` beside the database when a demo merchant is created.
     pub write_demo_file: bool,
+    /// Give a newly created demo merchant some users, KYC forms, cards and history.
+    pub demo_data: bool,
+    /// Approve submitted KYC forms after this delay; `None` leaves them to the control API.
+    pub kyc_auto_review: Option<Duration>,
+    /// Lifetime of OAuth access tokens (`expires_in`).
+    pub oauth_access_ttl: Duration,
+    /// Lifetime of authorization codes.
+    pub oauth_code_ttl: Duration,
 }
 
 impl Config {
@@ -54,6 +67,10 @@ impl Config {
             webhook_timeout: Duration::from_secs(10),
             payment_ttl: Duration::from_secs(24 * 3600),
             write_demo_file: true,
+            demo_data: true,
+            kyc_auto_review: None,
+            oauth_access_ttl: Duration::from_secs(3600),
+            oauth_code_ttl: Duration::from_secs(60),
         }
     }
 }
@@ -67,6 +84,9 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Wakes the webhook worker when a delivery is queued.
     pub webhook_wake: Arc<Notify>,
+    /// Wakes the KYC auto-review worker when a form is submitted.
+    pub kyc_review_wake: Arc<Notify>,
+    pub faults: Faults,
 }
 
 /// A running sandbox. Dropping it does not stop it; call [`Server::shutdown`].
@@ -105,6 +125,8 @@ impl Server {
             public_url: Arc::clone(&public_url),
             http,
             webhook_wake: Arc::new(Notify::new()),
+            kyc_review_wake: Arc::new(Notify::new()),
+            faults: Faults::default(),
         };
         let (stop, stopped) = watch::channel(false);
         let app = router(state.clone());
@@ -120,6 +142,14 @@ impl Server {
                 tracing::error!(error = %e, "server stopped");
             }
         });
+        let mut tasks = Vec::new();
+        if let Some(delay) = state.config.kyc_auto_review {
+            tasks.push(tokio::spawn(kyc::run_auto_review(
+                state.clone(),
+                delay,
+                stopped.clone(),
+            )));
+        }
         let worker = tokio::spawn(webhooks::run_worker(state, stopped));
         Ok(Self {
             local_addr,
@@ -127,7 +157,7 @@ impl Server {
             db,
             demo_merchant,
             stop,
-            tasks: vec![serve, worker],
+            tasks: [serve, worker].into_iter().chain(tasks).collect(),
         })
     }
 
@@ -163,10 +193,16 @@ impl Server {
 }
 
 async fn ensure_demo_merchant(db: &Db, config: &Config) -> Result<Option<MerchantCredentials>> {
+    let demo_data = config.demo_data;
     let created = db
-        .write(|tx| {
+        .write(move |tx| {
             if merchants::is_empty(tx)? {
-                merchants::create(tx, "Demo Merchant", true).map(Some)
+                let m = merchants::create(tx, "Demo Merchant", true)?;
+                if demo_data {
+                    let hash = users::hash_password(seed::SEED_PASSWORD);
+                    seed::populate(tx, &m, SeedOptions::DEMO, &hash)?;
+                }
+                Ok(Some(m))
             } else {
                 Ok(None)
             }
@@ -194,6 +230,12 @@ pub fn router(state: AppState) -> Router {
         .merge(payments::routes())
         .merge(checkout::routes())
         .merge(control::routes())
+        .merge(oauth::routes())
+        .merge(users::routes())
+        .merge(kyc::routes())
+        .merge(transactions::routes())
+        .merge(cards::routes())
+        .merge(faults::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
