@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, header};
 
 use crate::error::{Error, Result};
 use crate::faults;
-use crate::merchants::{self, MerchantCredentials};
+use crate::merchants::MerchantCredentials;
 use crate::server::AppState;
 
 const INVALID: &str = "Invalid API credentials.";
@@ -34,7 +34,7 @@ impl FromRequestParts<AppState> for Merchant {
             .to_owned();
         let merchant = state
             .db
-            .read(move |c| merchants::by_access_key(c, &key))
+            .merchant_by_access_key(&key)
             .await?
             .ok_or_else(|| Error::Unauthorized(INVALID.into()))?;
         // The fault routes stay reachable so a test can always switch faults off.

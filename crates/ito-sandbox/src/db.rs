@@ -1,15 +1,20 @@
-//! SQLite storage: one writer connection, a few readers, WAL, embedded migrations.
+//! SQLite storage: one writer thread with group commit, a few readers, WAL,
+//! embedded migrations.
 //!
-//! rusqlite is synchronous, so every call runs on tokio's blocking pool. The single
-//! writer serialises every state change, which is what makes idempotency, replay
-//! refusal and payment state transitions atomic without further locking.
+//! The single writer serialises every state change, which is what makes idempotency,
+//! replay refusal and payment state transitions atomic without further locking.
+//! Writes queued while a commit is under way run together in the next transaction,
+//! each inside its own savepoint, so one commit (the expensive part) serves many
+//! requests and a failing write still rolls back alone. Nobody hears back before
+//! the commit that made their write durable.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
 
@@ -20,6 +25,14 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 const READERS: usize = 4;
+/// Most writes sharing one commit.
+const MAX_BATCH: usize = 128;
+
+/// Hands a write's outcome over once its transaction has committed (`None`) or failed.
+type Deliver = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
+/// A write: given the batch's transaction (or `None` when it could not begin), runs
+/// and returns how to deliver its outcome.
+type Job = Box<dyn FnOnce(Option<&Transaction<'_>>) -> Deliver + Send>;
 
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -29,9 +42,13 @@ pub struct Db {
 #[derive(Debug)]
 struct Inner {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    writer: Mutex<mpsc::Sender<Job>>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Merchants by access key. Merchants never change once created, so a hit is
+    /// always right; a miss (say, one just created by the CLI) reads the database.
+    merchants:
+        std::sync::RwLock<std::collections::HashMap<String, crate::merchants::MerchantCredentials>>,
 }
 
 impl Db {
@@ -45,12 +62,17 @@ impl Db {
         let readers = (0..READERS)
             .map(|_| connect(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map(Mutex::new))
             .collect::<Result<Vec<_>>>()?;
+        let (jobs, queue) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("ito-sandbox-db-writer".into())
+            .spawn(move || write_loop(writer, &queue))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
-                writer: Mutex::new(writer),
+                writer: Mutex::new(jobs),
                 readers,
                 next_reader: AtomicUsize::new(0),
+                merchants: Default::default(),
             }),
         })
     }
@@ -59,24 +81,44 @@ impl Db {
         &self.inner.path
     }
 
-    /// Runs `f` inside one write transaction; it commits only when `f` succeeds.
+    fn submit<T, F>(&self, f: F) -> Result<oneshot::Receiver<Result<T>>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        let (reply, outcome) = oneshot::channel();
+        let job: Job = Box::new(move |tx| {
+            let result = match tx {
+                Some(tx) => in_savepoint(tx, f),
+                None => Err(Error::Internal("cannot begin a write transaction".into())),
+            };
+            Box::new(move |commit_error| {
+                let result = match commit_error {
+                    Some(e) => Err(Error::Internal(format!("commit failed: {e}"))),
+                    None => result,
+                };
+                let _ = reply.send(result);
+            })
+        });
+        self.inner
+            .writer
+            .lock()
+            .map_err(|_| Error::Internal("writer queue poisoned".into()))?
+            .send(job)
+            .map_err(|_| Error::Internal("the database writer has stopped".into()))?;
+        Ok(outcome)
+    }
+
+    /// Runs `f` as one atomic write; it takes effect only when `f` succeeds, and this
+    /// returns once it is committed.
     pub async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
     {
-        let inner = Arc::clone(&self.inner);
-        blocking(move || {
-            let mut conn = inner
-                .writer
-                .lock()
-                .map_err(|_| Error::Internal("writer lock poisoned".into()))?;
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let out = f(&tx)?;
-            tx.commit()?;
-            Ok(out)
-        })
-        .await
+        self.submit(f)?
+            .await
+            .map_err(|_| Error::Internal("the database writer has stopped".into()))?
     }
 
     /// Runs `f` on a read-only connection.
@@ -86,7 +128,7 @@ impl Db {
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
-        blocking(move || {
+        tokio::task::spawn_blocking(move || {
             let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
             let conn = inner.readers[i]
                 .lock()
@@ -94,19 +136,38 @@ impl Db {
             f(&conn)
         })
         .await
+        .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
     }
 
-    /// Synchronous write for command-line use outside a runtime.
-    pub fn write_now<T>(
+    /// The merchant whose API access key is `key`, from memory when seen before.
+    pub async fn merchant_by_access_key(
         &self,
-        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
-    ) -> Result<T> {
-        let mut conn = self
+        key: &str,
+    ) -> Result<Option<crate::merchants::MerchantCredentials>> {
+        if let Some(m) = self
             .inner
-            .writer
-            .lock()
-            .map_err(|_| Error::Internal("writer lock poisoned".into()))?;
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            .merchants
+            .read()
+            .ok()
+            .and_then(|c| c.get(key).cloned())
+        {
+            return Ok(Some(m));
+        }
+        let owned = key.to_owned();
+        let found = self
+            .read(move |c| crate::merchants::by_access_key(c, &owned))
+            .await?;
+        if let (Some(m), Ok(mut cache)) = (&found, self.inner.merchants.write()) {
+            cache.insert(key.to_owned(), m.clone());
+        }
+        Ok(found)
+    }
+
+    /// Synchronous write for command-line use outside a runtime, on a connection of
+    /// its own: the CLI may write while a server (another process) runs.
+    pub fn write_now<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = connect(&self.inner.path, OpenFlags::default())?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
@@ -121,10 +182,51 @@ impl Db {
     }
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+/// Runs `f` so that its changes are undone, alone, when it fails.
+fn in_savepoint<T>(
+    tx: &Transaction<'_>,
+    f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+) -> Result<T> {
+    tx.execute_batch("SAVEPOINT job")?;
+    match f(tx) {
+        Ok(v) => {
+            tx.execute_batch("RELEASE job")?;
+            Ok(v)
+        }
+        Err(e) => {
+            tx.execute_batch("ROLLBACK TO job; RELEASE job")?;
+            Err(e)
+        }
+    }
+}
+
+/// The writer thread: takes every queued job, runs them in one transaction, commits
+/// once, then answers them all. Ends when every `Db` handle is gone.
+fn write_loop(mut conn: Connection, queue: &mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+            Ok(tx) => tx,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot begin a write transaction");
+                for job in batch {
+                    job(None)(None);
+                }
+                continue;
+            }
+        };
+        let delivers: Vec<Deliver> = batch.into_iter().map(|job| job(Some(&tx))).collect();
+        let committed = tx.commit();
+        for deliver in delivers {
+            deliver(committed.as_ref().err());
+        }
+    }
 }
 
 fn connect(path: &Path, flags: OpenFlags) -> Result<Connection> {

@@ -480,29 +480,24 @@ async fn process(
     let (status, body, replayed) = state
         .db
         .write(move |tx| {
-            let used: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM signature_uses WHERE merchant_id = ?1 AND signature = ?2)",
-                params![m.merchant_id, verified.signature],
-                |r| r.get(0),
-            )?;
-            if used {
+            // Recorded first: every refusal below rolls the transaction back, so only an
+            // accepted request consumes its signature.
+            let fresh = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO signature_uses (merchant_id, signature, timestamp) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![m.merchant_id, verified.signature, verified.timestamp])?;
+            if fresh == 0 {
                 return Err(Error::Unauthorized(
                     "This signature was already used: sign every request, retries included, with a fresh timestamp.".into(),
                 ));
             }
-            let record_signature = || {
-                tx.execute(
-                    "INSERT INTO signature_uses (merchant_id, signature, timestamp) VALUES (?1, ?2, ?3)",
-                    params![m.merchant_id, verified.signature, verified.timestamp],
-                )
-            };
             if let Some(key) = &key {
                 let stored: Option<(String, u16, String)> = tx
-                    .query_row(
+                    .prepare_cached(
                         "SELECT body_sha256, status_code, response_body FROM idempotency_keys WHERE merchant_id = ?1 AND key = ?2",
-                        params![m.merchant_id, key],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                    )
+                    )?
+                    .query_row(params![m.merchant_id, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                     .optional()?;
                 if let Some((hash, code, response)) = stored {
                     if hash != body_hash {
@@ -510,17 +505,17 @@ async fn process(
                             "This Idempotency-Key was already used with a different request body.",
                         ));
                     }
-                    record_signature()?;
                     return Ok((StatusCode::from_u16(code).unwrap_or(StatusCode::OK), response, true));
                 }
             }
             let p = validated.map_err(Error::Validation)?;
             let id = ids::payment_id();
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO payments (id, merchant_id, custom, amount, currency, details, web_hook, cancel_url, \
                  success_url, customer_email, status, created_at, expires_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?11, ?12)",
-                params![
+            )?
+            .execute(params![
                     id,
                     m.merchant_id,
                     p.custom,
@@ -533,8 +528,7 @@ async fn process(
                     p.customer_email,
                     now_ms,
                     now_ms.saturating_add(ttl_ms)
-                ],
-            )?;
+                ])?;
             let response = json!({
                 "code": 200,
                 "status": "ok",
@@ -544,13 +538,12 @@ async fn process(
             })
             .to_string();
             if let Some(key) = &key {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO idempotency_keys (merchant_id, key, body_sha256, status_code, response_body, created_at) \
                      VALUES (?1, ?2, ?3, 200, ?4, ?5)",
-                    params![m.merchant_id, key, body_hash, response, now_ms],
-                )?;
+                )?
+                .execute(params![m.merchant_id, key, body_hash, response, now_ms])?;
             }
-            record_signature()?;
             Ok((StatusCode::OK, response, false))
         })
         .await?;
