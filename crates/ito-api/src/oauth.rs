@@ -162,7 +162,16 @@ impl UserSession {
             .refresh_token
             .clone()
             .ok_or_else(|| Error::Authorization("this session has no refresh token".into()))?;
-        *tokens = client.refresh_user_tokens(&refresh).await?;
+        *tokens = client
+            .refresh_user_tokens(&refresh)
+            .await
+            .map_err(|e| match e {
+                // A spent or revoked refresh token ends the session: sign in again.
+                Error::BadRequest(f) if f.code.as_deref() == Some("invalid_grant") => {
+                    Error::Unauthorized(f)
+                }
+                other => other,
+            })?;
         if let Some(hook) = &self.on_refresh {
             hook(tokens);
         }
