@@ -1,32 +1,4 @@
-//! Typed client for the ITO-Japan payment gateway.
-//!
-//! This crate is the one place that knows the wire: signed payment creation with
-//! idempotent retries, check-validity, webhook verification, OAuth (client
-//! credentials; authorization code with PKCE through a loopback redirect), the
-//! merchant and user endpoints, and the sandbox's control API.
-//!
-//! ```no_run
-//! # async fn demo() -> ito_api::Result<()> {
-//! use ito_api::{Client, Credentials, Currency, Environment, Mode, Money, NewPayment};
-//!
-//! let client = Client::new(
-//!     Environment::gateway(Mode::Test),
-//!     Credentials::new("access-key", "secret-key"),
-//! )?;
-//! let created = client
-//!     .create_payment(&NewPayment {
-//!         custom: "ORDER-1001".into(),
-//!         amount: Money::parse("280.00", Currency::Usd)?,
-//!         details: Some("Digital Product".into()),
-//!         web_hook: "https://shop.example/hook".parse()?,
-//!         cancel_url: "https://shop.example/cancel".parse()?,
-//!         success_url: "https://shop.example/thanks".parse()?,
-//!         customer_email: "buyer@example.com".into(),
-//!     })
-//!     .await?;
-//! println!("send the customer to {}", created.checkout_url);
-//! # Ok(()) }
-//! ```
+#![doc = include_str!("../README.md")]
 
 mod client;
 mod error;

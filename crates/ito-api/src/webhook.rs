@@ -8,7 +8,6 @@
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use reqwest::header::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -16,6 +15,9 @@ use crate::ids::{PaymentId, TransactionId};
 use crate::money::{Currency, Money, parse_decimal};
 use crate::secret::Secret;
 use crate::signing;
+
+/// The header map type `verify` reads (the `http` crate's, as axum and reqwest use).
+pub use reqwest::header::HeaderMap;
 
 /// A verified payment notification.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

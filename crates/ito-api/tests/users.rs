@@ -51,10 +51,11 @@ fn full_kyc() -> KycValues {
 /// Plays the browser: opens the authorize page, posts its form with `decision`,
 /// and follows the redirect to the app's loopback listener.
 fn browser(
-    email: &'static str,
-    password: &'static str,
+    email: &str,
+    password: &str,
     decision: &'static str,
 ) -> impl FnOnce(&Url) -> std::io::Result<()> {
+    let (email, password) = (email.to_owned(), password.to_owned());
     move |url: &Url| {
         let url = url.clone();
         tokio::spawn(async move {
@@ -66,8 +67,8 @@ fn browser(
             assert_eq!(page.status(), 200);
             assert!(page.text().await.unwrap().contains("decision"));
             let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-            form.push(("email".into(), email.into()));
-            form.push(("password".into(), password.into()));
+            form.push(("email".into(), email));
+            form.push(("password".into(), password));
             form.push(("decision".into(), decision.into()));
             let action = format!("{}://{}/oauth/authorize", url.scheme(), url.authority());
             let res = http.post(action).form(&form).send().await.unwrap();
@@ -80,7 +81,7 @@ fn browser(
     }
 }
 
-async fn sign_in(client: &Client, email: &'static str, password: &'static str) -> UserSession {
+async fn sign_in(client: &Client, email: &str, password: &str) -> UserSession {
     client
         .sign_in_with_browser(browser(email, password, "approve"), Duration::from_secs(10))
         .await
@@ -499,5 +500,68 @@ async fn tokens_are_renewed_before_expiry_and_after_a_401() {
         .map(|r| r.status)
         .collect();
     assert_eq!(me, [Some(401), Some(200)]);
+    sb.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn remaining_routes_and_refusals() {
+    let sb = sandbox().await;
+    let client = sb.client();
+    let id = client
+        .merchant()
+        .create_user(&NewUser {
+            password: None,
+            ..new_user("mei@example.jp", "")
+        })
+        .await
+        .unwrap();
+    // Without a chosen password the sandbox generates one and shows it once.
+    let password = id.sandbox_password.unwrap();
+    let id = id.user.id;
+
+    let page = client.sandbox().users(Some(1), None).await.unwrap();
+    assert_eq!(page.data[0].id, id);
+    assert!(page.next_cursor.is_none());
+
+    let uris = vec!["https://app.example/callback".to_owned()];
+    assert_eq!(
+        client.sandbox().set_redirect_uris(&uris).await.unwrap(),
+        uris
+    );
+    assert_eq!(client.sandbox().redirect_uris().await.unwrap(), uris);
+
+    // A tampered cursor is a bad request, not a crash.
+    let bad = TransactionQuery {
+        cursor: Some(ito_api::Cursor::new("not-a-cursor")),
+        ..Default::default()
+    };
+    let err = client.merchant().transactions(&id, &bad).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BadRequest);
+
+    // Step-by-step sign-in: a redirect whose state differs is refused before any exchange.
+    let request = client
+        .authorization_request("http://127.0.0.1:9/callback", "")
+        .unwrap();
+    let q: std::collections::HashMap<_, _> = request.url().query_pairs().into_owned().collect();
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["code_challenge"].len(), 43);
+    assert_eq!(q["state"], request.state());
+    let forged = ito_api::Redirect::from_query("code=abc&state=forged");
+    let err = client.finish_sign_in(request, &forged).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Authorization);
+
+    // The user replaces their whole KYC form at once.
+    let session = sign_in(&client, "mei@example.jp", password.expose()).await;
+    let kyc = client
+        .user(&session)
+        .replace_kyc(&full_kyc())
+        .await
+        .unwrap();
+    assert_eq!(kyc.status, KycStatus::Draft);
+    assert!(kyc.missing.is_empty());
+
+    // A refused webhook converts into the crate's error with the signature kind.
+    let e: ito_api::Error = ito_api::webhook::Rejection::BadSignature.into();
+    assert_eq!(e.kind(), ErrorKind::Signature);
     sb.server.shutdown().await;
 }
