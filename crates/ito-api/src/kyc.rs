@@ -38,10 +38,15 @@ pub enum Label {
 }
 
 impl Label {
-    /// The text for a language tag (`"ja"`; anything else gets English).
+    /// The text for a language tag (`"ja"`; anything else gets English). A plain
+    /// label in the gateway's bilingual form `日本語 / English` is split at the slash.
     pub fn text(&self, lang: &str) -> &str {
         match self {
-            Self::Plain(s) => s,
+            Self::Plain(s) => match s.split_once(" / ") {
+                Some((ja, _)) if lang.starts_with("ja") => ja,
+                Some((_, en)) => en,
+                None => s,
+            },
             Self::Localized { ja, .. } if lang.starts_with("ja") => ja,
             Self::Localized { en, .. } => en,
         }
@@ -101,4 +106,21 @@ pub struct Kyc {
 #[derive(Serialize)]
 pub(crate) struct ValuesBody<'a> {
     pub values: &'a KycValues,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_in_either_language() {
+        let plain: Label = serde_json::from_str(r#""氏名 / Legal name""#).unwrap();
+        assert_eq!(plain.text("ja-JP"), "氏名");
+        assert_eq!(plain.text("en"), "Legal name");
+        let one = Label::Plain("Name".into());
+        assert_eq!(one.text("ja"), "Name");
+        let both: Label = serde_json::from_str(r#"{"en":"Name","ja":"氏名"}"#).unwrap();
+        assert_eq!(both.text("ja"), "氏名");
+        assert!(KycStatus::Submitted.is_locked() && !KycStatus::Rejected.is_locked());
+    }
 }

@@ -83,8 +83,26 @@ impl TokenSet {
         }
     }
 
-    fn needs_renewal(&self) -> bool {
-        Utc::now() + chrono::Duration::seconds(USER_RENEW_MARGIN_SECS) >= self.expires_at
+    /// When to refresh: a little before expiry, at most a fifth of `lifetime` early.
+    fn renew_at(&self, lifetime: chrono::Duration) -> DateTime<Utc> {
+        let margin = chrono::Duration::seconds(USER_RENEW_MARGIN_SECS).min(lifetime / 5);
+        self.expires_at - margin
+    }
+}
+
+/// The tokens and when to renew them.
+struct SessionState {
+    tokens: TokenSet,
+    renew_at: DateTime<Utc>,
+}
+
+impl SessionState {
+    fn new(tokens: TokenSet) -> Self {
+        // What is left now stands for the lifetime: exact for fresh tokens, and
+        // conservative for stored ones.
+        let left = tokens.expires_at - Utc::now();
+        let renew_at = tokens.renew_at(left.max(chrono::Duration::zero()));
+        Self { tokens, renew_at }
     }
 }
 
@@ -94,7 +112,7 @@ type RefreshHook = Arc<dyn Fn(&TokenSet) + Send + Sync>;
 /// share the tokens, which it refreshes by itself, one refresh at a time.
 #[derive(Clone)]
 pub struct UserSession {
-    tokens: Arc<Mutex<TokenSet>>,
+    state: Arc<Mutex<SessionState>>,
     on_refresh: Option<RefreshHook>,
 }
 
@@ -108,7 +126,7 @@ impl UserSession {
     /// Resumes a session from stored tokens.
     pub fn new(tokens: TokenSet) -> Self {
         Self {
-            tokens: Arc::new(Mutex::new(tokens)),
+            state: Arc::new(Mutex::new(SessionState::new(tokens))),
             on_refresh: None,
         }
     }
@@ -121,16 +139,16 @@ impl UserSession {
 
     /// The current tokens.
     pub async fn tokens(&self) -> TokenSet {
-        self.tokens.lock().await.clone()
+        self.state.lock().await.tokens.clone()
     }
 
     /// A usable access token, refreshed first when it is about to expire.
     pub(crate) async fn access_token(&self, client: &Client) -> Result<Secret> {
-        let mut tokens = self.tokens.lock().await;
-        if tokens.needs_renewal() && tokens.refresh_token.is_some() {
-            self.refresh_locked(client, &mut tokens).await?;
+        let mut state = self.state.lock().await;
+        if Utc::now() >= state.renew_at && state.tokens.refresh_token.is_some() {
+            self.refresh_locked(client, &mut state).await?;
         }
-        Ok(tokens.access_token.clone())
+        Ok(state.tokens.access_token.clone())
     }
 
     /// After a 401 with `used`: true when a different token is now available.
@@ -139,30 +157,31 @@ impl UserSession {
         client: &Client,
         used: &Secret,
     ) -> Result<bool> {
-        let mut tokens = self.tokens.lock().await;
-        if tokens.access_token != *used {
+        let mut state = self.state.lock().await;
+        if state.tokens.access_token != *used {
             return Ok(true);
         }
-        if tokens.refresh_token.is_none() {
+        if state.tokens.refresh_token.is_none() {
             return Ok(false);
         }
-        self.refresh_locked(client, &mut tokens).await?;
+        self.refresh_locked(client, &mut state).await?;
         Ok(true)
     }
 
     /// Refreshes now, whatever the expiry (for example after a password change).
     pub async fn refresh(&self, client: &Client) -> Result<TokenSet> {
-        let mut tokens = self.tokens.lock().await;
-        self.refresh_locked(client, &mut tokens).await?;
-        Ok(tokens.clone())
+        let mut state = self.state.lock().await;
+        self.refresh_locked(client, &mut state).await?;
+        Ok(state.tokens.clone())
     }
 
-    async fn refresh_locked(&self, client: &Client, tokens: &mut TokenSet) -> Result<()> {
-        let refresh = tokens
+    async fn refresh_locked(&self, client: &Client, state: &mut SessionState) -> Result<()> {
+        let refresh = state
+            .tokens
             .refresh_token
             .clone()
             .ok_or_else(|| Error::Authorization("this session has no refresh token".into()))?;
-        *tokens = client
+        let tokens = client
             .refresh_user_tokens(&refresh)
             .await
             .map_err(|e| match e {
@@ -173,8 +192,9 @@ impl UserSession {
                 other => other,
             })?;
         if let Some(hook) = &self.on_refresh {
-            hook(tokens);
+            hook(&tokens);
         }
+        *state = SessionState::new(tokens);
         Ok(())
     }
 }

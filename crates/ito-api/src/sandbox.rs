@@ -139,7 +139,7 @@ pub struct Faults {
 
 /// A ledger entry to add to a sandbox user: `amount` is positive, `kind` says which
 /// way it moves the balance.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewTransaction {
     pub kind: TransactionType,
     pub amount: Money,

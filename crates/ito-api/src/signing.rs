@@ -45,7 +45,15 @@ pub fn verify(secret: &Secret, timestamp: i64, body: &[u8], signature: &str) -> 
 /// second one then moves its timestamp a second on instead.
 #[derive(Default)]
 pub(crate) struct RecentSignatures {
-    sent: Mutex<HashMap<String, i64>>,
+    sent: Mutex<Sent>,
+}
+
+#[derive(Default)]
+struct Sent {
+    by_signature: HashMap<String, i64>,
+    /// Size at which the next prune runs; it grows with the load so that pruning
+    /// stays a rare, amortised pass.
+    prune_at: usize,
 }
 
 /// Entries are pruned once there are this many.
@@ -59,14 +67,17 @@ impl RecentSignatures {
             // A panic elsewhere cannot leave this map inconsistent; keep using it.
             Err(poisoned) => poisoned.into_inner(),
         };
-        if sent.len() >= PRUNE_AT {
+        if sent.by_signature.len() >= sent.prune_at.max(PRUNE_AT) {
             // Only pairs at `now` or later can collide with what is signed from now on.
-            sent.retain(|_, ts| *ts >= now);
+            sent.by_signature.retain(|_, ts| *ts >= now);
+            sent.prune_at = sent.by_signature.len() * 2;
         }
         let mut timestamp = now;
         loop {
             let signature = sign(secret, timestamp, body);
-            if let std::collections::hash_map::Entry::Vacant(slot) = sent.entry(signature) {
+            if let std::collections::hash_map::Entry::Vacant(slot) =
+                sent.by_signature.entry(signature)
+            {
                 let signature = slot.key().clone();
                 slot.insert(timestamp);
                 return (timestamp, signature);

@@ -104,18 +104,33 @@ async fn timeouts_fire_and_unsafe_calls_are_not_retried() {
         })
         .await
         .unwrap();
+    let (records_tx, mut records) = tokio::sync::mpsc::unbounded_channel::<RequestRecord>();
     let hasty = Client::builder(
         Environment::sandbox(&sb.server.url()).unwrap(),
         credentials(&sb.merchant),
     )
     .timeout(Duration::from_millis(100))
     .retry(fast_retries(2))
+    .observer(records_tx)
     .build()
     .unwrap();
     let started = std::time::Instant::now();
     let err = hasty.check_validity(&created.payment_id).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout);
     assert!(started.elapsed() < Duration::from_secs(2));
+    // Both attempts timed out, as the request log (here a channel) shows.
+    drop(hasty);
+    let mut seen = Vec::new();
+    while let Some(r) = records.recv().await {
+        seen.push((r.attempt, r.status, r.error));
+    }
+    assert_eq!(
+        seen,
+        [
+            (1, None, Some(ErrorKind::Timeout)),
+            (2, None, Some(ErrorKind::Timeout))
+        ]
+    );
 
     // Completing a payment is not idempotent: a 503 is returned, never retried.
     client

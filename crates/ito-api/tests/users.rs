@@ -486,13 +486,22 @@ async fn tokens_are_renewed_before_expiry_and_after_a_401() {
     // A user session holding a dead access token refreshes once and goes on.
     let session = sign_in(&client, "aki@example.jp", "aki-pass-1").await;
     let t = session.tokens().await;
+    let t_refresh = t.refresh_token.clone();
     let stale = UserSession::new(TokenSet {
         access_token: Secret::new("revoked-or-unknown"),
         // Looks fresh, so only the 401 reveals it is dead.
         expires_at: chrono::Utc::now() + chrono::Duration::hours(1),
         ..t
     });
+    // The app persists rotated tokens through the refresh hook.
+    let persisted = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = persisted.clone();
+    let stale = stale.on_refresh(move |t: &TokenSet| sink.lock().unwrap().push(t.clone()));
     assert_eq!(client.user(&stale).me().await.unwrap().id, id);
+    let saved = persisted.lock().unwrap().clone();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0].access_token, stale.tokens().await.access_token);
+    assert_ne!(saved[0].refresh_token, t_refresh);
     let records = log.lock().unwrap().clone();
     let me: Vec<_> = records
         .iter()
