@@ -29,10 +29,6 @@ export function parseDecimal(amount: string): ParsedDecimal | null {
   return { negative: match[1] === '-', integer: match[2] ?? '0', fraction: match[3] ?? '' };
 }
 
-export function currencyScale(currency: string): number | undefined {
-  return CURRENCIES[currency]?.scale;
-}
-
 /** Pads to the currency's scale; extra non-zero digits are kept, since rounding money silently would lie. */
 function fractionFor(fraction: string, scale: number): string {
   const trimmed = fraction.length > scale ? fraction.replace(/0+$/, '').padEnd(scale, '0') : fraction;

@@ -39,7 +39,3 @@ if (typeof window !== 'undefined') {
 export function currentRoute(): Route {
   return state.route;
 }
-
-export function navigate(screen: Screen, ...params: string[]): void {
-  location.hash = href(screen, ...params);
-}

@@ -3,6 +3,15 @@ import { en } from './en';
 import { ja } from './ja';
 import { initialLocale, interpolate } from './index.svelte';
 
+const code = import.meta.glob(['/src/**/*.{ts,svelte}', '!/src/lib/i18n/**', '!/src/**/*.test.ts'], {
+  query: '?raw',
+  import: 'default',
+  eager: true,
+}) as Record<string, string>;
+
+/** Keys built at run time, such as `language.${locale}`. */
+const DYNAMIC_PREFIXES = ['language.'];
+
 const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
 describe('message catalogues', () => {
@@ -14,6 +23,14 @@ describe('message catalogues', () => {
     for (const key of Object.keys(en) as (keyof typeof en)[]) {
       expect(placeholders(ja[key]), key).toEqual(placeholders(en[key]));
     }
+  });
+
+  it('hold no message that the code never uses', () => {
+    const everything = Object.values(code).join('\n');
+    const unused = Object.keys(en).filter(
+      (key) => !DYNAMIC_PREFIXES.some((p) => key.startsWith(p)) && !everything.includes(`'${key}'`),
+    );
+    expect(unused).toEqual([]);
   });
 
   it('have no empty message', () => {

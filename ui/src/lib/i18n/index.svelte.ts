@@ -48,7 +48,3 @@ export function interpolate(template: string, params?: Record<string, string | n
 export function t(key: MessageKey, params?: Record<string, string | number>): string {
   return interpolate(catalogues[state.locale][key], params);
 }
-
-export function catalogueFor(locale: Locale): Catalogue {
-  return catalogues[locale];
-}
