@@ -221,3 +221,81 @@ async fn retry_after_is_honoured() {
         started.elapsed()
     );
 }
+
+/// The sandbox cannot revoke a live merchant token, so a small loopback gateway does:
+/// it hands out numbered tokens and refuses every token but the ones it accepts.
+async fn token_gateway(accepted: &'static [&'static str]) -> String {
+    use axum::http::{HeaderMap, StatusCode};
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let issued = std::sync::Arc::new(AtomicU32::new(0));
+    let app = axum::Router::new()
+        .route(
+            "/oauth/token",
+            axum::routing::post(move || {
+                let n = issued.fetch_add(1, Ordering::SeqCst) + 1;
+                async move {
+                    axum::Json(serde_json::json!({
+                        "token_type": "Bearer", "access_token": format!("token-{n}"), "expires_in": 3600, "scope": ""
+                    }))
+                }
+            }),
+        )
+        .route(
+            "/api/oauth/merchant/users/{user}/cards",
+            axum::routing::get(move |headers: HeaderMap| async move {
+                let auth = headers["authorization"].to_str().unwrap().to_owned();
+                if accepted.iter().any(|t| auth == format!("Bearer {t}")) {
+                    (StatusCode::OK, axum::Json(serde_json::json!({"data": []})))
+                } else {
+                    (
+                        StatusCode::UNAUTHORIZED,
+                        axum::Json(serde_json::json!({"code": 401, "status": "error", "message": "Unauthenticated."})),
+                    )
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn a_rejected_merchant_token_is_replaced_once() {
+    for (accepted, ok) in [(&["token-2"][..], true), (&[][..], false)] {
+        let url = token_gateway(accepted).await;
+        let log: common::Log = Default::default();
+        let sink = log.clone();
+        let client = Client::builder(
+            Environment::sandbox(&url).unwrap(),
+            ito_api::Credentials::new("a", "b").with_oauth("cid", "secret"),
+        )
+        .observer(move |r: &RequestRecord| sink.lock().unwrap().push(r.clone()))
+        .build()
+        .unwrap();
+        let result = client.merchant().cards(&"u1".into()).await;
+        assert_eq!(result.is_ok(), ok, "{result:?}");
+        if !ok {
+            assert_eq!(result.unwrap_err().kind(), ErrorKind::Unauthorized);
+        }
+        // One refused call, one new token, one more try; never a loop.
+        let paths: Vec<(String, Option<u16>)> = log
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| (r.path.clone(), r.status))
+            .collect();
+        let cards = "/api/oauth/merchant/users/u1/cards".to_owned();
+        let token = "/oauth/token".to_owned();
+        let last = if ok { 200 } else { 401 };
+        assert_eq!(
+            paths,
+            [
+                (token.clone(), Some(200)),
+                (cards.clone(), Some(401)),
+                (token, Some(200)),
+                (cards, Some(last)),
+            ]
+        );
+    }
+}
