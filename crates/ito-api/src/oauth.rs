@@ -21,11 +21,9 @@ use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::transport::{Auth, Call};
 
-/// A token is renewed this long before it expires (less for short-lived tokens).
+/// A token is renewed this long before it expires (a fifth of its lifetime for
+/// short-lived tokens), so that no call goes out with one about to die.
 const RENEW_MARGIN: Duration = Duration::from_secs(60);
-
-/// A user token with less than this left is refreshed before use.
-const USER_RENEW_MARGIN_SECS: i64 = 30;
 
 fn renew_margin(lifetime: Duration) -> Duration {
     RENEW_MARGIN.min(lifetime / 5)
@@ -83,9 +81,9 @@ impl TokenSet {
         }
     }
 
-    /// When to refresh: a little before expiry, at most a fifth of `lifetime` early.
-    fn renew_at(&self, lifetime: chrono::Duration) -> DateTime<Utc> {
-        let margin = chrono::Duration::seconds(USER_RENEW_MARGIN_SECS).min(lifetime / 5);
+    /// When to refresh, given the time the tokens had left when they arrived.
+    fn renew_at(&self, lifetime: Duration) -> DateTime<Utc> {
+        let margin = chrono::Duration::from_std(renew_margin(lifetime)).unwrap_or_default();
         self.expires_at - margin
     }
 }
@@ -100,8 +98,10 @@ impl SessionState {
     fn new(tokens: TokenSet) -> Self {
         // What is left now stands for the lifetime: exact for fresh tokens, and
         // conservative for stored ones.
-        let left = tokens.expires_at - Utc::now();
-        let renew_at = tokens.renew_at(left.max(chrono::Duration::zero()));
+        let left = (tokens.expires_at - Utc::now())
+            .to_std()
+            .unwrap_or_default();
+        let renew_at = tokens.renew_at(left);
         Self { tokens, renew_at }
     }
 }
