@@ -55,11 +55,13 @@ struct Attempt {
 pub(crate) struct Answer {
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    /// The route that answered, to say where an unreadable answer came from.
+    pub path: String,
 }
 
 impl Answer {
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        serde_json::from_slice(&self.body).map_err(|e| Error::Decode(e.to_string()))
+        serde_json::from_slice(&self.body).map_err(|e| Error::Decode(format!("{}: {e}", self.path)))
     }
 }
 
@@ -344,7 +346,11 @@ impl Client {
                     .to_owned();
                 let replayed = header_str(&headers, "idempotent-replayed") == Some("true");
                 let result = if status.is_success() {
-                    Ok(Answer { headers, body })
+                    Ok(Answer {
+                        headers,
+                        body,
+                        path: call.url.path().to_owned(),
+                    })
                 } else {
                     Err(error_from_answer(status, &headers, &body, &answer_id))
                 };
@@ -379,6 +385,18 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unreadable_answers_are_decode_errors() {
+        let answer = Answer {
+            headers: HeaderMap::new(),
+            body: b"<html>maintenance</html>".to_vec(),
+            path: "/payment/process".into(),
+        };
+        let err = answer.json::<serde_json::Value>().unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Decode);
+        assert!(err.to_string().contains("/payment/process"), "{err}");
+    }
 
     #[test]
     fn maps_envelopes_and_oauth_errors() {
