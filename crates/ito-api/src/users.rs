@@ -275,3 +275,35 @@ pub struct CardSensitive {
     #[serde(default)]
     pub cvv: Option<Secret>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn entry(amount: &str, currency: &str) -> String {
+        format!(
+            r#"{{"id":"t1","type":"top_up","amount":{amount},"currency":"{currency}","status":"completed","description":"","created_at":"2026-01-02T03:04:05Z"}}"#
+        )
+    }
+
+    #[test]
+    fn amounts_off_the_currency_scale_are_refused() {
+        assert!(serde_json::from_str::<Transaction>(&entry("\"1.5\"", "JPY")).is_err());
+        assert!(serde_json::from_str::<Transaction>(&entry("1e3", "USD")).is_err());
+        let t: Transaction = serde_json::from_str(&entry("\"1200\"", "JPY")).unwrap();
+        assert_eq!(t.amount.format(), "¥1,200");
+    }
+
+    proptest! {
+        #[test]
+        fn string_and_number_amounts_read_alike(minor in 0i64..1_000_000_000_000, usd in any::<bool>()) {
+            let (currency, code) = if usd { (Currency::Usd, "USD") } else { (Currency::Jpy, "JPY") };
+            let text = Money::from_minor(minor, currency).to_decimal_string();
+            let quoted: Transaction = serde_json::from_str(&entry(&format!("\"{text}\""), code)).unwrap();
+            let bare: Transaction = serde_json::from_str(&entry(&text, code)).unwrap();
+            prop_assert_eq!(quoted.amount, bare.amount);
+            prop_assert_eq!(quoted.amount, Money::from_minor(minor, currency));
+        }
+    }
+}
