@@ -37,8 +37,46 @@ mod tests {
             "/sandbox/payments/{payment_id}/redeliver",
             "/healthz",
             "/openapi.json",
+            "/oauth/token",
+            "/oauth/authorize",
+            "/api/oauth/merchant/users",
+            "/api/oauth/merchant/users/{user}/profile",
+            "/api/oauth/merchant/users/{user}/balance",
+            "/api/oauth/merchant/users/{user}/transactions",
+            "/api/oauth/merchant/users/{user}/cards",
+            "/api/oauth/merchant/users/{user}/kyc",
+            "/api/oauth/merchant/users/{user}/kyc/submit",
+            "/api/oauth/user/me",
+            "/api/oauth/user/balance",
+            "/api/oauth/user/transactions",
+            "/api/oauth/user/cards",
+            "/api/oauth/user/cards/issue",
+            "/api/oauth/user/cards/sensitive",
+            "/api/oauth/user/kyc",
+            "/api/oauth/user/kyc/submit",
+            "/sandbox/users",
+            "/sandbox/users/{user}/kyc/approve",
+            "/sandbox/users/{user}/kyc/reject",
+            "/sandbox/users/{user}/transactions",
+            "/sandbox/users/{user}/card-reveals",
+            "/sandbox/oauth/redirect-uris",
+            "/sandbox/faults",
         ] {
             assert!(paths.contains_key(route), "{route} is not documented");
+        }
+        // Every route outside the gateway's documentation says it is an extension.
+        for (path, ops) in paths {
+            let documented = path.starts_with("/payment/")
+                || path.starts_with("/process-checkout")
+                || path.starts_with("/oauth/")
+                || path.starts_with("/api/oauth/");
+            for (method, op) in ops.as_object().unwrap() {
+                assert_eq!(
+                    op.get("x-sandbox-extension").is_some(),
+                    !documented,
+                    "{method} {path}"
+                );
+            }
         }
     }
 }
