@@ -152,17 +152,7 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>> {
 async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match issue(&state, &headers, body).await {
         Ok(issued) => token_response(issued, state.config.oauth_access_ttl.as_secs()),
-        Err(Error::OAuth {
-            status,
-            error,
-            description,
-        }) => Error::OAuth {
-            status,
-            error,
-            description,
-        }
-        .into_response(),
-        // Anything else still answers in the token endpoint's error format.
+        // Malformed bodies still answer in the token endpoint's error format.
         Err(e @ (Error::BadRequest(_) | Error::Validation(_))) => {
             Error::oauth("invalid_request", e.to_string()).into_response()
         }
@@ -218,16 +208,21 @@ async fn client_credentials(
     };
     let scope = scope_param(f)?;
     let ttl = ttl_ms(state);
+    // Credentials are checked on a reader so the single writer only inserts.
+    let merchant = state
+        .db
+        .read(move |c| merchant_by(c, "client_id", &client_id))
+        .await?
+        .filter(|m| secrets_match(&m.client_secret, &secret))
+        .ok_or_else(|| Error::oauth("invalid_client", "Client authentication failed."))?;
+    let access_token = ids::prefixed("mat_", 40);
+    let token = access_token.clone();
     state
         .db
         .write(move |tx| {
-            let merchant = merchant_by(tx, "client_id", &client_id)?
-                .filter(|m| secrets_match(&m.client_secret, &secret))
-                .ok_or_else(|| Error::oauth("invalid_client", "Client authentication failed."))?;
-            let access_token = ids::prefixed("mat_", 40);
             insert_access(
                 tx,
-                &access_token,
+                &token,
                 TokenKind::Merchant,
                 &merchant.merchant_id,
                 &merchant.client_id,
@@ -236,13 +231,14 @@ async fn client_credentials(
                 None,
                 ids::now_ms() + ttl,
             )?;
-            Ok(Issued {
-                access_token,
-                refresh_token: None,
-                scope,
-            })
+            Ok(scope)
         })
         .await
+        .map(|scope| Issued {
+            access_token,
+            refresh_token: None,
+            scope,
+        })
 }
 
 fn ttl_ms(state: &AppState) -> i64 {
@@ -880,11 +876,7 @@ async fn authorize_decision(State(state): State<AppState>, body: Bytes) -> Respo
     }
     let merchant_id = req.merchant.merchant_id.clone();
     let (email, password) = (p.email.trim().to_owned(), p.password.clone());
-    let user = match state
-        .db
-        .read(move |c| users::authenticate(c, &merchant_id, &email, &password))
-        .await
-    {
+    let user = match users::authenticate(&state.db, merchant_id, email, password).await {
         Ok(Some(user)) => user,
         Ok(None) => {
             return sign_in_page(

@@ -17,6 +17,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::auth::Merchant;
+use crate::db::Db;
 use crate::error::{Error, FieldErrors, Result};
 use crate::fields::{self, Fields};
 use crate::oauth::{MerchantToken, UserToken};
@@ -174,25 +175,42 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
     out.ct_eq(&expected).into()
 }
 
-/// The user of `merchant_id` signing in with `email` and `password`.
-pub fn authenticate(
-    conn: &Connection,
-    merchant_id: &str,
-    email: &str,
-    password: &str,
+/// The user of `merchant_id` signing in with `email` and `password`. The slow hash
+/// check runs on the blocking pool without holding a database connection.
+pub async fn authenticate(
+    db: &Db,
+    merchant_id: String,
+    email: String,
+    password: String,
 ) -> Result<Option<User>> {
-    let found: Option<(String, String)> = conn
-        .prepare_cached(
-            "SELECT id, password_hash FROM users WHERE merchant_id = ?1 AND email = ?2",
-        )?
-        .query_row(params![merchant_id, email.to_lowercase()], |r| {
-            Ok((r.get(0)?, r.get(1)?))
+    let email = email.to_lowercase();
+    let found: Option<(String, String)> = db
+        .read(move |c| {
+            Ok(c.prepare_cached(
+                "SELECT id, password_hash FROM users WHERE merchant_id = ?1 AND email = ?2",
+            )?
+            .query_row(params![merchant_id, email], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
         })
-        .optional()?;
-    match found {
-        Some((id, hash)) if verify_password(password, &hash) => find(conn, &id),
-        _ => Ok(None),
+        .await?;
+    // An unknown email costs a hash check too, so timing does not reveal which emails exist.
+    let (id, hash) = found.unwrap_or_else(|| (String::new(), dummy_hash()));
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| Error::Internal(format!("password check failed: {e}")))?;
+    if !ok || id.is_empty() {
+        return Ok(None);
     }
+    db.read(move |c| find(c, &id)).await
+}
+
+/// A well-formed hash at the usual cost that no password matches (its digest is all zeros).
+fn dummy_hash() -> String {
+    format!(
+        "pbkdf2-sha256${PBKDF2_ROUNDS}${}${}",
+        "00".repeat(16),
+        "00".repeat(32)
+    )
 }
 
 // ---------------------------------------------------------------------------
