@@ -468,6 +468,39 @@ async fn create_route(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any query string is parsed or refused with a 400/422, never a panic; a
+        /// cursor that is not one of ours is always a 400.
+        #[test]
+        fn any_listing_query_is_answered_cleanly(
+            cursor in "\\PC{0,40}",
+            limit in "\\PC{0,6}",
+            currency in "\\PC{0,8}",
+            kind in "\\PC{0,12}",
+            from in "\\PC{0,30}",
+        ) {
+            let q = ListQuery {
+                limit: Some(limit),
+                cursor: Some(cursor.clone()),
+                currency: Some(currency),
+                kind: Some(kind),
+                from: Some(from),
+                to: None,
+            };
+            match q.parse() {
+                Ok((_, before, limit)) => {
+                    prop_assert!((1..=pagination::MAX_LIMIT).contains(&limit));
+                    prop_assert!(before.is_none_or(|b| b > 0));
+                }
+                Err(Error::BadRequest(_) | Error::Validation(_)) => {}
+                Err(other) => prop_assert!(false, "unexpected {other:?}"),
+            }
+            let tampered = ListQuery { cursor: Some(format!("{cursor}!")), ..ListQuery::default() };
+            prop_assert!(matches!(tampered.parse(), Err(Error::BadRequest(_))));
+        }
+    }
 
     #[test]
     fn dates_and_instants_bound_the_range() {
