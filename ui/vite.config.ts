@@ -15,13 +15,6 @@ export default defineConfig({
     // WebKitGTK 2.40+ / WebView2 / WKWebView of the supported OS versions.
     target: 'es2022',
     reportCompressedSize: true,
-    rolldownOptions: {
-      treeshake: {
-        // The generated bindings import a window type from @tauri-apps/api, which kept its
-        // whole window module (~20 kB) because the package does not declare itself pure.
-        moduleSideEffects: [{ test: /@tauri-apps[\\/]api/, sideEffects: false }],
-      },
-    },
   },
   test: {
     environment: 'jsdom',

@@ -1,41 +1,45 @@
 // The one module that talks to the backend. Types come from the generated bindings;
-// this file only turns their `Result` values into thrown `ApiError`s and names the calls
-// after what the screens do.
+// this file only picks the direction of each (`_Serialize`: what Rust sends,
+// `_Deserialize`: what it accepts), turns command results into values or thrown
+// `ApiError`s, and names the calls after what the screens do.
 import { commands, events } from './bindings';
 import type {
-  CommandError,
+  CommandError_Serialize,
   ConnectionTest,
-  DeskState,
+  DeskState_Serialize,
   KeychainStatus,
-  Overview,
-  Profile,
-  ProfileInput,
-  RequestLogEntry,
-  RequestLogFilter,
-  Settings,
+  Overview_Serialize,
+  ProfileInput_Deserialize,
+  Profile_Serialize,
+  RequestLogEntry_Serialize,
+  RequestLogFilter_Deserialize,
+  Settings_Deserialize,
+  Settings_Serialize,
 } from './bindings';
 import { ApiError } from './errors';
 
 export type {
-  CommandError,
   ConnectionTest,
   Currency,
+  CurrencyBalance,
   DayVolume,
-  DeskState,
   KeychainProblem,
   KeychainStatus,
   Language,
   Mode,
-  Overview,
   PaymentStatus,
-  Profile,
-  ProfileInput,
-  RequestLogEntry,
-  RequestLogFilter,
-  Settings,
   StatusClass,
   Theme,
 } from './bindings';
+export type CommandError = CommandError_Serialize;
+export type DeskState = DeskState_Serialize;
+export type Overview = Overview_Serialize;
+export type Profile = Profile_Serialize;
+export type ProfileInput = ProfileInput_Deserialize;
+export type RequestLogEntry = RequestLogEntry_Serialize;
+export type RequestLogFilter = RequestLogFilter_Deserialize;
+export type Settings = Settings_Serialize;
+export type SettingsInput = Settings_Deserialize;
 
 type Outcome<T> = { status: 'ok'; data: T } | { status: 'error'; error: CommandError };
 
@@ -56,7 +60,7 @@ export const overview = (): Promise<Overview> => unwrap(commands.overview());
 export const requestLog = (filter: RequestLogFilter): Promise<RequestLogEntry[]> =>
   unwrap(commands.requestLog(filter));
 export const recheckKeychain = (): Promise<KeychainStatus> => unwrap(commands.recheckKeychain());
-export const saveSettings = (settings: Settings): Promise<Settings> => unwrap(commands.setSettings(settings));
+export const saveSettings = (settings: SettingsInput): Promise<Settings> => unwrap(commands.setSettings(settings));
 
 export type Unlisten = () => void;
 

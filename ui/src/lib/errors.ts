@@ -1,4 +1,4 @@
-import type { CommandError } from './bindings';
+import type { CommandError_Serialize as CommandError } from './bindings';
 
 /** A command's typed failure, thrown so screens can use ordinary try/catch. */
 export class ApiError extends Error {
