@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_payments.sql"),
     include_str!("../migrations/0002_users_oauth_kyc_cards.sql"),
+    include_str!("../migrations/0003_oauth_expiry_indexes.sql"),
 ];
 
 const READERS: usize = 4;

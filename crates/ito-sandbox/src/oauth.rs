@@ -7,6 +7,8 @@
 //! client, the redirect URI and the challenge; refresh tokens rotate and a reused one
 //! revokes its whole family; codes and tokens are stored only as SHA-256 hashes.
 
+use std::time::Duration;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, RawQuery, State};
 use axum::http::request::Parts;
@@ -20,6 +22,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use tokio::sync::watch;
 
 use crate::checkout::escape;
 use crate::error::{Error, Result};
@@ -558,6 +561,41 @@ fn insert_access(
         expires_at
     ])?;
     Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Expiry sweeper
+// ---------------------------------------------------------------------------
+
+const SWEEP_EVERY: Duration = Duration::from_secs(600);
+/// Codes outlive their expiry by a day so that a late replay is still recognised.
+const CODE_GRACE_MS: i64 = 24 * 3600 * 1000;
+
+/// Deletes expired codes and tokens; returns how many rows went.
+pub fn sweep(conn: &Connection, now: i64) -> Result<usize> {
+    Ok(conn.execute(
+        "DELETE FROM oauth_codes WHERE expires_at < ?1",
+        [now - CODE_GRACE_MS],
+    )? + conn.execute(
+        "DELETE FROM oauth_access_tokens WHERE expires_at < ?1",
+        [now],
+    )? + conn.execute(
+        "DELETE FROM oauth_refresh_tokens WHERE expires_at < ?1",
+        [now],
+    )?)
+}
+
+/// Sweeps at start and every [`SWEEP_EVERY`] until the server stops.
+pub async fn run_sweeper(state: AppState, mut stopped: watch::Receiver<bool>) {
+    loop {
+        if let Err(e) = state.db.write(|tx| sweep(tx, ids::now_ms())).await {
+            tracing::error!(error = %e, "sweeping expired OAuth tokens failed");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(SWEEP_EVERY) => {}
+            _ = stopped.wait_for(|s| *s) => return,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1114,6 +1152,38 @@ mod tests {
         ));
         assert!(!valid_verifier("short"));
         assert!(!valid_verifier(&"a".repeat(129)));
+    }
+
+    #[test]
+    fn the_sweeper_deletes_only_what_has_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::Db::open(&dir.path().join("s.db")).unwrap();
+        let now = ids::now_ms();
+        let left = db
+            .write_now(|tx| {
+                let m = merchants::create(tx, "Sweep", false)?;
+                for (token, expires_at) in [("old", now - 1), ("live", now + 60_000)] {
+                    insert_access(
+                        tx,
+                        token,
+                        TokenKind::Merchant,
+                        &m.merchant_id,
+                        &m.client_id,
+                        None,
+                        "",
+                        None,
+                        expires_at,
+                    )?;
+                }
+                assert_eq!(sweep(tx, now)?, 1);
+                Ok(
+                    tx.query_row("SELECT token_hash FROM oauth_access_tokens", [], |r| {
+                        r.get::<_, String>(0)
+                    })?,
+                )
+            })
+            .unwrap();
+        assert_eq!(left, digest("live"));
     }
 
     #[test]

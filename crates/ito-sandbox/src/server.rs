@@ -150,6 +150,10 @@ impl Server {
                 stopped.clone(),
             )));
         }
+        tasks.push(tokio::spawn(oauth::run_sweeper(
+            state.clone(),
+            stopped.clone(),
+        )));
         let worker = tokio::spawn(webhooks::run_worker(state, stopped));
         Ok(Self {
             local_addr,
