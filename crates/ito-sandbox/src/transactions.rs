@@ -1,7 +1,6 @@
 //! A user's wallet: transactions (top-ups, card spending, refunds, fees) and the
 //! balances they move, per currency.
 
-use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use axum::body::Bytes;
@@ -346,21 +345,19 @@ pub async fn list_route(
     Ok(Json(json!({"data": rows, "next_cursor": next_cursor})))
 }
 
+/// Every currency's balance, zero where the user never transacted in it.
 pub fn balances(conn: &Connection, user_id: &str) -> Result<Vec<Value>> {
-    let mut out = Vec::new();
-    let mut totals = BTreeMap::new();
-    for c in Currency::ALL {
-        totals.insert(c.code(), read_balance(conn, user_id, c)?);
-    }
-    for c in Currency::ALL {
-        let (available, pending) = totals.get(c.code()).copied().unwrap_or_default();
-        out.push(json!({
-            "currency": c.code(),
-            "available": c.rescale(available).to_string(),
-            "pending": c.rescale(pending).to_string(),
-        }));
-    }
-    Ok(out)
+    Currency::ALL
+        .into_iter()
+        .map(|c| {
+            let (available, pending) = read_balance(conn, user_id, c)?;
+            Ok(json!({
+                "currency": c.code(),
+                "available": c.rescale(available).to_string(),
+                "pending": c.rescale(pending).to_string(),
+            }))
+        })
+        .collect()
 }
 
 pub async fn balance_route(State(state): State<AppState>, s: Subject) -> Result<Json<Value>> {

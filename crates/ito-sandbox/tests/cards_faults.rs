@@ -437,3 +437,99 @@ async fn merchant_token_for(sb: &Sandbox, m: &ito_sandbox::MerchantCredentials) 
     .await;
     r.json["access_token"].as_str().unwrap().to_owned()
 }
+
+/// `serve --kyc-auto-review-ms` as a user starts it: submitted forms get approved.
+#[tokio::test]
+async fn serve_with_kyc_auto_review_approves_submissions() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ito-sandbox"))
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--kyc-auto-review-ms",
+            "150",
+            "--db",
+        ])
+        .arg(dir.path().join("sandbox.db"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("ito-sandbox listening on ")
+        .unwrap()
+        .to_owned();
+    let m: ito_sandbox::MerchantCredentials =
+        serde_json::from_slice(&std::fs::read(dir.path().join("demo-merchant.json")).unwrap())
+            .unwrap();
+    let http = reqwest::Client::new();
+    let token: serde_json::Value = http
+        .post(format!("{url}/oauth/token"))
+        .basic_auth(&m.client_id, Some(&m.client_secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap();
+    let user: serde_json::Value = http
+        .post(format!("{url}/api/oauth/merchant/users"))
+        .bearer_auth(token)
+        .json(&json!({"email": unique_email("cli"), "name": "CLI User"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kyc = format!(
+        "{url}/api/oauth/merchant/users/{}/kyc",
+        user["id"].as_str().unwrap()
+    );
+    let put = http
+        .put(&kyc)
+        .bearer_auth(token)
+        .json(&json!({"values": complete_kyc()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::OK);
+    let sent = http
+        .post(format!("{kyc}/submit"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::OK);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        let k: serde_json::Value = http
+            .get(&kyc)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if k["status"] != "submitted" || Instant::now() > deadline {
+            break k["status"].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(status, "approved");
+}
