@@ -59,6 +59,7 @@ export const testConnection = (id: string): Promise<ConnectionTest> => unwrap(co
 export const overview = (): Promise<Overview> => unwrap(commands.overview());
 export const requestLog = (filter: RequestLogFilter): Promise<RequestLogEntry[]> =>
   unwrap(commands.requestLog(filter));
+export const clearRequestLog = (): Promise<null> => unwrap(commands.clearRequestLog());
 export const recheckKeychain = (): Promise<KeychainStatus> => unwrap(commands.recheckKeychain());
 export const saveSettings = (settings: SettingsInput): Promise<Settings> => unwrap(commands.setSettings(settings));
 
