@@ -200,6 +200,12 @@ async fn client_credentials(
                 "Send client credentials either as HTTP Basic or in the body, not both.",
             ));
         }
+        (Some((id, _)), (Some(body_id), None)) if body_id != id => {
+            return Err(Error::oauth(
+                "invalid_request",
+                "The client_id in the body differs from the one in the Basic header.",
+            ));
+        }
         (Some(pair), _) => pair,
         (None, (Some(id), Some(secret))) => (id, secret),
         (None, _) => {

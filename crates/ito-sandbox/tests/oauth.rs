@@ -126,6 +126,20 @@ async fn token_endpoint_refusals_follow_rfc_6749_section_5_2() {
     assert_eq!(both.status(), StatusCode::BAD_REQUEST);
     let body: serde_json::Value = both.json().await.unwrap();
     assert_eq!(body["error"], "invalid_request");
+
+    let mismatched = sb
+        .http
+        .post(format!("{}/oauth/token", sb.url))
+        .header("authorization", format!("Basic {basic}"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "mc_someone_else"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = mismatched.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
 }
 
 #[tokio::test]
