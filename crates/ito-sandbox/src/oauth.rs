@@ -229,17 +229,15 @@ async fn client_credentials(
     state
         .db
         .write(move |tx| {
-            insert_access(
-                tx,
-                &token,
-                TokenKind::Merchant,
-                &merchant.merchant_id,
-                &merchant.client_id,
-                None,
-                &scope,
-                None,
-                ids::now_ms() + ttl,
-            )?;
+            let grant = Grant {
+                kind: TokenKind::Merchant,
+                merchant_id: &merchant.merchant_id,
+                client_id: &merchant.client_id,
+                user_id: None,
+                scope: &scope,
+                family_id: None,
+            };
+            insert_access(tx, &token, &grant, ids::now_ms() + ttl)?;
             Ok(scope)
         })
         .await
@@ -348,16 +346,15 @@ async fn authorization_code(
             if !secrets_match(&s256(&verifier), &c.challenge) {
                 return grant_error("The code_verifier does not match the code_challenge.");
             }
-            let issued = issue_user_tokens(
-                tx,
-                &c.merchant_id,
-                &c.client_id,
-                &c.user_id,
-                &c.scope,
-                &c.family_id,
-                now,
-                ttl,
-            )?;
+            let grant = Grant {
+                kind: TokenKind::User,
+                merchant_id: &c.merchant_id,
+                client_id: &c.client_id,
+                user_id: Some(&c.user_id),
+                scope: &c.scope,
+                family_id: Some(&c.family_id),
+            };
+            let issued = issue_user_tokens(tx, &grant, now, ttl)?;
             Ok(Ok(issued))
         })
         .await?
@@ -375,48 +372,29 @@ struct StoredCode {
     used_at: Option<i64>,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn issue_user_tokens(
-    tx: &Transaction<'_>,
-    merchant_id: &str,
-    client_id: &str,
-    user_id: &str,
-    scope: &str,
-    family_id: &str,
-    now: i64,
-    ttl: i64,
-) -> Result<Issued> {
+/// A user access token and a refresh token of the grant's family.
+fn issue_user_tokens(tx: &Transaction<'_>, g: &Grant<'_>, now: i64, ttl: i64) -> Result<Issued> {
     let access_token = ids::prefixed("uat_", 40);
     let refresh_token = ids::prefixed("urt_", 48);
-    insert_access(
-        tx,
-        &access_token,
-        TokenKind::User,
-        merchant_id,
-        client_id,
-        Some(user_id),
-        scope,
-        Some(family_id),
-        now + ttl,
-    )?;
+    insert_access(tx, &access_token, g, now + ttl)?;
     tx.execute(
         "INSERT INTO oauth_refresh_tokens
             (token_hash, family_id, merchant_id, client_id, user_id, scope, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             digest(&refresh_token),
-            family_id,
-            merchant_id,
-            client_id,
-            user_id,
-            scope,
+            g.family_id,
+            g.merchant_id,
+            g.client_id,
+            g.user_id,
+            g.scope,
             now + REFRESH_TTL_MS
         ],
     )?;
     Ok(Issued {
         access_token,
         refresh_token: Some(refresh_token),
-        scope: scope.to_owned(),
+        scope: g.scope.to_owned(),
     })
 }
 
@@ -498,16 +476,15 @@ async fn refresh(state: &AppState, f: &Fields, basic: Option<(String, String)>) 
                 "UPDATE oauth_refresh_tokens SET rotated_at = ?2 WHERE token_hash = ?1",
                 params![hash, now],
             )?;
-            let issued = issue_user_tokens(
-                tx,
-                &merchant_id,
-                &owner,
-                &user_id,
-                &scope,
-                &family,
-                now,
-                ttl,
-            )?;
+            let grant = Grant {
+                kind: TokenKind::User,
+                merchant_id: &merchant_id,
+                client_id: &owner,
+                user_id: Some(&user_id),
+                scope: &scope,
+                family_id: Some(&family),
+            };
+            let issued = issue_user_tokens(tx, &grant, now, ttl)?;
             Ok(Ok(issued))
         })
         .await?
@@ -539,18 +516,18 @@ impl TokenKind {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn insert_access(
-    conn: &Connection,
-    token: &str,
+/// What a token is issued for.
+struct Grant<'a> {
     kind: TokenKind,
-    merchant_id: &str,
-    client_id: &str,
-    user_id: Option<&str>,
-    scope: &str,
-    family_id: Option<&str>,
-    expires_at: i64,
-) -> Result<()> {
+    merchant_id: &'a str,
+    client_id: &'a str,
+    user_id: Option<&'a str>,
+    scope: &'a str,
+    /// The sign-in a user token belongs to, revoked together on code or refresh reuse.
+    family_id: Option<&'a str>,
+}
+
+fn insert_access(conn: &Connection, token: &str, g: &Grant<'_>, expires_at: i64) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO oauth_access_tokens
             (token_hash, kind, merchant_id, client_id, user_id, scope, family_id, expires_at)
@@ -558,12 +535,12 @@ fn insert_access(
     )?
     .execute(params![
         digest(token),
-        kind.as_str(),
-        merchant_id,
-        client_id,
-        user_id,
-        scope,
-        family_id,
+        g.kind.as_str(),
+        g.merchant_id,
+        g.client_id,
+        g.user_id,
+        g.scope,
+        g.family_id,
         expires_at
     ])?;
     Ok(())
@@ -1169,17 +1146,15 @@ mod tests {
             .write_now(|tx| {
                 let m = merchants::create(tx, "Sweep", false)?;
                 for (token, expires_at) in [("old", now - 1), ("live", now + 60_000)] {
-                    insert_access(
-                        tx,
-                        token,
-                        TokenKind::Merchant,
-                        &m.merchant_id,
-                        &m.client_id,
-                        None,
-                        "",
-                        None,
-                        expires_at,
-                    )?;
+                    let grant = Grant {
+                        kind: TokenKind::Merchant,
+                        merchant_id: &m.merchant_id,
+                        client_id: &m.client_id,
+                        user_id: None,
+                        scope: "",
+                        family_id: None,
+                    };
+                    insert_access(tx, token, &grant, expires_at)?;
                 }
                 assert_eq!(sweep(tx, now)?, 1);
                 Ok(
