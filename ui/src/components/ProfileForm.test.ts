@@ -1,5 +1,6 @@
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import ConfirmDialog from './ConfirmDialog.svelte';
 import ProfileForm from './ProfileForm.svelte';
 import type { Profile, ProfileInput } from '../lib/api';
 import { ApiError } from '../lib/errors';
@@ -153,6 +154,18 @@ describe('ProfileForm', () => {
       ),
     );
     expect(screen.getByTestId('profile-test-result')).toHaveAttribute('data-state', 'failed');
+  });
+
+  it('removes a profile only after the user confirms', async () => {
+    const onremove = vi.fn(async () => {});
+    render(ConfirmDialog);
+    render(ProfileForm, { profile: stored, onsave: vi.fn(), ontest: vi.fn(), onremove, oncancel: vi.fn() });
+    await fireEvent.click(screen.getByTestId('profile-remove'));
+    await fireEvent.click(await screen.findByTestId('confirm-cancel'));
+    expect(onremove).not.toHaveBeenCalled();
+    await fireEvent.click(screen.getByTestId('profile-remove'));
+    await fireEvent.click(await screen.findByTestId('confirm-accept'));
+    await waitFor(() => expect(onremove).toHaveBeenCalledOnce());
   });
 
   it('offers Test connection and Remove only for a saved profile', () => {
