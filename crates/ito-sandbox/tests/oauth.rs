@@ -440,6 +440,18 @@ async fn authorize_refuses_plain_pkce_and_never_redirects_to_untrusted_uris() {
     )
     .await;
     assert_eq!(set.status, StatusCode::OK, "{}", set.json);
+    let listed = call(
+        &sb,
+        Method::GET,
+        "/sandbox/oauth/redirect-uris",
+        &sb.merchant.access_key,
+        None,
+    )
+    .await;
+    assert_eq!(
+        listed.json["redirect_uris"],
+        json!([registered, "https://shop.example/cb"])
+    );
     assert_eq!(get(base(registered, "S256")).await.status(), StatusCode::OK);
     assert_eq!(
         get(base("https://shop.example/cb/extra", "S256"))
