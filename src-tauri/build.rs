@@ -1,0 +1,25 @@
+//! Tauri's build step, with the app's commands declared so that the capability file
+//! must grant each one by name (`allow-<command>`): nothing is callable by default.
+
+const COMMANDS: &[&str] = &[
+    "desk_state",
+    "add_profile",
+    "update_profile",
+    "remove_profile",
+    "switch_profile",
+    "test_connection",
+    "overview",
+    "request_log",
+    "clear_request_log",
+    "recheck_keychain",
+    "set_settings",
+];
+
+fn main() {
+    let attributes = tauri_build::Attributes::new()
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
+    if let Err(e) = tauri_build::try_build(attributes) {
+        eprintln!("tauri build step failed: {e:#}");
+        std::process::exit(1);
+    }
+}
