@@ -1,27 +1,30 @@
 #!/usr/bin/env bash
-# Runs every test stage on one build: UI checks and unit tests, the Rust workspace
-# tests (with the real Secret Service in a private D-Bus session), and the app's
-# end-to-end tests in a real window under Xvfb.
+# Runs every test stage on one build: UI checks and unit tests (in parallel with the
+# Rust build), the Rust workspace tests with the real Secret Service in a private D-Bus
+# session, and the app's end-to-end tests in a real window under Xvfb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
+mkdir -p artifacts
 
-if [ -f ui/package.json ]; then
-  echo "--- ui: svelte-check, eslint, vitest, build"
-  (cd ui && npm run check && npm run lint && npm test && npm run build)
-fi
+echo "--- ui: build (the app embeds it at compile time)"
+npm --prefix ui run build --silent
 
-echo "--- rust: build every test target once"
+echo "--- ui: svelte-check, eslint, vitest (in the background)"
+( cd ui && npm run check && npm run lint && npm test ) > artifacts/ui-tests.log 2>&1 &
+ui=$!
+
+echo "--- rust: build every target once"
+cargo build --workspace --locked --bins
 cargo test --workspace --locked --no-run
 
-echo "--- rust: tests"
-if [ -f scripts/with-keyring.sh ]; then
-  dbus-run-session -- sh scripts/with-keyring.sh cargo test --workspace --locked
-else
-  cargo test --workspace --locked
-fi
+ui_status=0
+wait "$ui" || ui_status=$?
+cat artifacts/ui-tests.log
+[ "$ui_status" -eq 0 ] || { echo "ui checks failed" >&2; exit "$ui_status"; }
 
-if [ -x scripts/e2e.sh ]; then
-  echo "--- app: end-to-end in a real window"
-  scripts/e2e.sh
-fi
+echo "--- rust: tests"
+dbus-run-session -- sh scripts/with-keyring.sh cargo test --workspace --locked
+
+echo "--- app: end-to-end in a real window"
+E2E_SKIP_UI_BUILD=1 scripts/e2e.sh
