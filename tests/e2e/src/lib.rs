@@ -1,0 +1,186 @@
+//! Harness for driving the built app through `tauri-driver` and WebKitWebDriver:
+//! processes started here are stopped when their guards drop.
+
+use std::io::{BufRead, BufReader};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+
+pub type Result<T, E = Box<dyn std::error::Error + Send + Sync>> = std::result::Result<T, E>;
+
+/// The workspace root (this crate lives in `tests/e2e`).
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A binary: `$var` when set, else `default` under the workspace.
+pub fn binary(var: &str, default: &str) -> Result<PathBuf> {
+    let path = std::env::var_os(var).map_or_else(|| workspace().join(default), PathBuf::from);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!("{} not found (build it, or set {var})", path.display()).into())
+    }
+}
+
+pub fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port())
+}
+
+fn wait_for_port(port: u16, within: Duration) -> Result<()> {
+    let deadline = Instant::now() + within;
+    while TcpStream::connect(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).is_err() {
+        if Instant::now() > deadline {
+            return Err(format!("nothing listens on port {port} after {within:?}").into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+/// A child process stopped with SIGTERM on drop (SIGKILL would orphan WebKitWebDriver,
+/// which then keeps its port).
+#[derive(Debug)]
+pub struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `tauri-driver` on free ports, with `env` added to what the app will inherit.
+pub fn tauri_driver(env: &[(&str, &Path)]) -> Result<(Process, u16)> {
+    let driver = binary("TAURI_DRIVER", ".tools/bin/tauri-driver")?;
+    let port = free_port()?;
+    let native = free_port()?;
+    let mut cmd = Command::new(driver);
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--native-port",
+        &native.to_string(),
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::inherit());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = Process(cmd.spawn()?);
+    wait_for_port(port, Duration::from_secs(20))?;
+    Ok((child, port))
+}
+
+/// Opens a session, which starts the app.
+pub async fn session(port: u16, app: &Path) -> Result<Client> {
+    let caps = serde_json::json!({
+        "tauri:options": { "application": app, "args": [] }
+    });
+    let serde_json::Value::Object(caps) = caps else {
+        return Err("capabilities are an object".into());
+    };
+    let client = ClientBuilder::new(HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await?;
+    Ok(client)
+}
+
+/// `ito-sandbox serve` on a free port with its own database, and a merchant created
+/// with `ito-sandbox merchant create`: its credentials as JSON.
+pub fn separate_sandbox(dir: &Path) -> Result<(Process, String, serde_json::Value)> {
+    let bin = binary("ITO_SANDBOX_BIN", "target/debug/ito-sandbox")?;
+    let db = dir.join("separate-sandbox.db");
+    let out = Command::new(&bin)
+        .args(["merchant", "create", "--name", "E2E Shop 大阪"])
+        .arg("--db")
+        .arg(&db)
+        .output()?;
+    if !out.status.success() {
+        return Err(format!(
+            "merchant create failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    let merchant: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let mut child = Command::new(&bin)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .arg("--db")
+        .arg(&db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let server = Process(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line)?;
+    let url = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .filter(|u| u.starts_with("http://"))
+        .ok_or_else(|| format!("unexpected first line from serve: {line:?}"))?
+        .to_owned();
+    Ok((server, url, merchant))
+}
+
+pub fn testid(id: &str) -> String {
+    format!("[data-testid=\"{id}\"]")
+}
+
+/// Waits up to `secs` for an element.
+pub async fn find(c: &Client, id: &str, secs: u64) -> Result<fantoccini::elements::Element> {
+    let css = testid(id);
+    Ok(c.wait()
+        .at_most(Duration::from_secs(secs))
+        .for_element(Locator::Css(&css))
+        .await
+        .map_err(|e| format!("{id}: {e}"))?)
+}
+
+/// Waits until `script` (a JS expression) is truthy.
+pub async fn until(c: &Client, what: &str, script: &str, secs: u64) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let v = c.execute(&format!("return !!({script});"), vec![]).await?;
+        if v.as_bool() == Some(true) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("timed out waiting for {what}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Saves a PNG of the window under `artifacts/e2e/`.
+pub async fn screenshot(c: &Client, name: &str) -> Result<PathBuf> {
+    let dir = workspace().join("artifacts/e2e");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{name}.png"));
+    // WebKitWebDriver may answer the first capture from a stale snapshot of the
+    // window; a second one shows what is on screen.
+    c.screenshot().await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    std::fs::write(&path, c.screenshot().await?)?;
+    Ok(path)
+}

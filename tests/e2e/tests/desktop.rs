@@ -1,0 +1,213 @@
+//! The built app in a real window (Xvfb), driven through tauri-driver and
+//! WebKitWebDriver. Run with `sh scripts/e2e.sh`, which builds what is needed and
+//! provides the display, a private D-Bus session and an unlocked keyring.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use ito_desk_e2e::{
+    Result, binary, find, screenshot, separate_sandbox, session, tauri_driver, testid, until,
+};
+
+const SCREENS: [&str; 7] = [
+    "overview",
+    "payments",
+    "users",
+    "kyc",
+    "webhooks",
+    "request-log",
+    "settings",
+];
+
+#[tokio::test]
+#[ignore = "needs the built app, tauri-driver and a display: run scripts/e2e.sh"]
+async fn first_start_second_profile_and_language() -> Result<()> {
+    let app = binary("ITO_DESK_APP", "target/debug/ito-merchant-desk")?;
+    let home = tempfile_dir()?;
+    let data = home.join(".local/share");
+    let config = home.join(".config");
+    let cache = home.join(".cache");
+    // An empty home: the app's data directory does not exist yet.
+    let (_driver, port) = tauri_driver(&[
+        ("HOME", &home),
+        ("XDG_DATA_HOME", &data),
+        ("XDG_CONFIG_HOME", &config),
+        ("XDG_CACHE_HOME", &cache),
+    ])?;
+    let c = session(port, &app).await?;
+    let outcome = scenario(&c, &home).await;
+    if outcome.is_err() {
+        let _ = screenshot(&c, "failure").await;
+    }
+    c.close().await?;
+    let _ = std::fs::remove_dir_all(&home);
+    outcome
+}
+
+async fn scenario(c: &fantoccini::Client, home: &std::path::Path) -> Result<()> {
+    // First start: the embedded sandbox's demo Overview, in test mode.
+    find(c, "overview-balances", 60).await?;
+    find(c, "overview-payment-counts", 5).await?;
+    // The demo merchant's data is there: its users and their balances.
+    until(
+        c,
+        "demo balances",
+        &format!(
+            "document.querySelector('{}')?.textContent.match(/[0-9]/)",
+            testid("overview-balances")
+        ),
+        30,
+    )
+    .await?;
+    let banner = find(c, "mode-banner", 5).await?;
+    assert_eq!(banner.attr("data-mode").await?.as_deref(), Some("test"));
+    let rows = c
+        .find_all(Locator::Css(
+            &testid("profile-switcher").replace(']', "] option"),
+        ))
+        .await?;
+    assert_eq!(rows.len(), 1, "one profile on first start");
+    screenshot(c, "01-first-start-overview").await?;
+
+    // A second profile on a separately started `ito-sandbox serve`.
+    let (_sandbox, url, merchant) = separate_sandbox(home)?;
+    find(c, "nav-settings", 5).await?.click().await?;
+    find(c, "profile-add", 10).await?.click().await?;
+    let field = |k: &str| merchant[k].as_str().unwrap_or_default().to_owned();
+    for (id, value) in [
+        ("profile-name", "E2E Shop".to_owned()),
+        ("profile-base-url", url.clone()),
+        ("profile-access-key", field("access_key")),
+        ("profile-secret-key", field("secret_key")),
+        ("profile-client-id", field("client_id")),
+        ("profile-client-secret", field("client_secret")),
+        ("profile-public-client-id", field("public_client_id")),
+    ] {
+        let input = find(c, id, 5).await?;
+        input.clear().await?;
+        input.send_keys(&value).await?;
+    }
+    find(c, "profile-save", 5).await?.click().await?;
+    until(
+        c,
+        "two profile rows",
+        &format!(
+            "document.querySelectorAll('{}').length === 2",
+            testid("profile-row")
+        ),
+        15,
+    )
+    .await?;
+    // Only masks reach the window.
+    let page = c.source().await?;
+    for secret in ["access_key", "secret_key", "client_secret"] {
+        assert!(!page.contains(&field(secret)), "{secret} reached the page");
+    }
+    let new_id: String = c
+        .execute(
+            &format!(
+                "return [...document.querySelectorAll('{}')].map(r => r.dataset.profileId)\
+                 .find(id => document.querySelector('{} option[value=\"' + id + '\"]')?.textContent.includes('E2E Shop'));",
+                testid("profile-row"),
+                testid("profile-switcher")
+            ),
+            vec![],
+        )
+        .await?
+        .as_str()
+        .ok_or("the new profile has no row")?
+        .to_owned();
+
+    // Switch to it: the Overview reloads for that profile.
+    find(c, "profile-switcher", 5)
+        .await?
+        .select_by_value(&new_id)
+        .await?;
+    find(c, "nav-overview", 5).await?.click().await?;
+    find(c, "overview-balances", 30).await?;
+    until(
+        c,
+        "the switcher shows the new profile",
+        &format!(
+            "document.querySelector('{}').value === '{new_id}'",
+            testid("profile-switcher")
+        ),
+        10,
+    )
+    .await?;
+    screenshot(c, "02-second-profile-overview").await?;
+
+    // Test its connection from its form.
+    find(c, "nav-settings", 5).await?.click().await?;
+    let row = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(&format!("[data-profile-id=\"{new_id}\"]")))
+        .await?;
+    row.find(Locator::Css(&testid("profile-edit")))
+        .await?
+        .click()
+        .await?;
+    find(c, "profile-test", 10).await?.click().await?;
+    until(
+        c,
+        "a successful connection test",
+        &format!(
+            "document.querySelector('{}')?.dataset.state === 'ok'",
+            testid("profile-test-result")
+        ),
+        30,
+    )
+    .await?;
+    screenshot(c, "03-connection-test").await?;
+
+    // Every screen in English, then in Japanese.
+    for lang in ["en", "ja"] {
+        find(c, "language-switch", 5)
+            .await?
+            .select_by_value(lang)
+            .await?;
+        until(
+            c,
+            "the language",
+            &format!("document.documentElement.lang === '{lang}'"),
+            10,
+        )
+        .await?;
+        for (i, screen) in SCREENS.iter().enumerate() {
+            find(c, &format!("nav-{screen}"), 5).await?.click().await?;
+            until(
+                c,
+                screen,
+                &format!(
+                    "document.querySelector('{}')?.getAttribute('aria-current') === 'page'",
+                    testid(&format!("nav-{screen}"))
+                ),
+                10,
+            )
+            .await?;
+            // Let the screen's data arrive before the picture.
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            screenshot(c, &format!("{lang}-{}-{screen}", i + 1)).await?;
+        }
+    }
+    let settings = find(c, "nav-settings", 5).await?.text().await?;
+    assert!(
+        !settings.is_ascii(),
+        "the Settings link is not in Japanese: {settings}"
+    );
+    Ok(())
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "ito-desk-e2e-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
