@@ -13,6 +13,20 @@ const COMMANDS: &[&str] = &[
     "clear_request_log",
     "recheck_keychain",
     "set_settings",
+    "payment_link_defaults",
+    "set_payment_link_defaults",
+    "create_payment_link",
+    "retry_payment_link",
+    "payments_page",
+    "payment_detail",
+    "verify_payment",
+    "simulate_payment",
+    "export_payments_csv",
+    "webhook_events",
+    "replay_webhook_event",
+    "forward_webhook_event",
+    "webhook_listener",
+    "set_webhook_listener",
 ];
 
 fn main() {

@@ -9,6 +9,7 @@ use tauri_specta::{Builder, Event, collect_commands, collect_events};
 
 use crate::commands;
 use crate::desk::DeskEvent;
+use crate::payment_commands;
 use crate::request_log::RequestLogEntry;
 
 /// Where the UI imports the bindings from.
@@ -49,11 +50,29 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::clear_request_log,
             commands::recheck_keychain,
             commands::set_settings,
+            payment_commands::payment_link_defaults,
+            payment_commands::set_payment_link_defaults,
+            payment_commands::create_payment_link,
+            payment_commands::retry_payment_link,
+            payment_commands::payments_page,
+            payment_commands::payment_detail,
+            payment_commands::verify_payment,
+            payment_commands::simulate_payment,
+            payment_commands::export_payments_csv,
+            payment_commands::webhook_events,
+            payment_commands::replay_webhook_event,
+            payment_commands::forward_webhook_event,
+            payment_commands::webhook_listener,
+            payment_commands::set_webhook_listener,
         ])
         .events(collect_events![
             ProfileSwitched,
             ProfilesChanged,
-            RequestsLogged
+            RequestsLogged,
+            payment_commands::PaymentChanged,
+            payment_commands::PaymentPaid,
+            payment_commands::WebhookReceived,
+            payment_commands::WebhookListenerChanged
         ])
         // Row ids and millisecond counts stay far below 2^53.
         .dangerously_cast_bigints_to_number()

@@ -9,11 +9,17 @@ pub mod commands;
 pub mod desk;
 pub mod embedded;
 pub mod error;
+pub mod ledger;
 pub mod overview;
+pub mod payment_commands;
+pub mod payment_links;
+pub mod payments;
 pub mod profiles;
 pub mod request_log;
 pub mod store;
 pub mod vault;
+pub mod webhook_events;
+pub mod webhook_listener;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -40,6 +46,7 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
         .plugin(tauri_plugin_notification::init())
         .invoke_handler(builder.invoke_handler())
         .manage::<Ready>(ready_rx)
+        .manage(payment_commands::ready())
         .setup(move |app| {
             builder.mount_events(app);
             let handle = app.handle().clone();
@@ -53,6 +60,7 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
                 if let Ok(desk) = &started {
                     handle.manage(Arc::clone(desk));
                 }
+                payment_commands::start(&handle, &started).await;
                 let _ = ready_tx.send(Some(started.map_err(CommandError::from)));
             });
             Ok(())

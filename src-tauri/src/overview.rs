@@ -15,7 +15,9 @@ use specta::Type;
 use crate::error::Result;
 
 /// A currency as the UI formats it: `USD`, `JPY`, `SGP-USD`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Type)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize, Type,
+)]
 pub enum Currency {
     #[serde(rename = "USD")]
     Usd,

@@ -25,13 +25,52 @@ export const commands = {
 	/**  Probes the OS keychain again, after the user unlocked or installed one. */
 	recheckKeychain: () => typedError<KeychainStatus, CommandError_Serialize>(__TAURI_INVOKE("recheck_keychain")),
 	setSettings: (settings: Settings_Deserialize) => typedError<Settings_Serialize, CommandError_Serialize>(__TAURI_INVOKE("set_settings", { settings })),
+	/**
+	 *  The payment-link form's starting values: a fresh order reference and the
+	 *  profile's default URLs (the webhook URL defaults to the app's listener).
+	 */
+	paymentLinkDefaults: () => typedError<PaymentLinkDefaults_Serialize, CommandError_Serialize>(__TAURI_INVOKE("payment_link_defaults")),
+	/**  Saves the active profile's default success, cancel and webhook URLs. */
+	setPaymentLinkDefaults: (defaults: PaymentDefaults_Deserialize) => typedError<PaymentDefaults_Serialize, CommandError_Serialize>(__TAURI_INVOKE("set_payment_link_defaults", { defaults })),
+	/**
+	 *  Creates a payment link. Sending the same form again (same order reference) is a
+	 *  retry: it reuses the stored idempotency key and never creates a second payment.
+	 */
+	createPaymentLink: (input: PaymentLinkInput_Deserialize) => typedError<PaymentLinkCreated_Serialize, CommandError_Serialize>(__TAURI_INVOKE("create_payment_link", { input })),
+	/**  Sends an unconfirmed payment again with its stored key and body. */
+	retryPaymentLink: (id: number) => typedError<PaymentLinkCreated_Serialize, CommandError_Serialize>(__TAURI_INVOKE("retry_payment_link", { id })),
+	/**  One page of the active profile's ledger, newest first. */
+	paymentsPage: (filter: LedgerFilter_Deserialize, cursor: string | null, limit: number | null) => typedError<LedgerPage_Serialize, CommandError_Serialize>(__TAURI_INVOKE("payments_page", { filter, cursor, limit })),
+	paymentDetail: (id: number) => typedError<PaymentDetail_Serialize, CommandError_Serialize>(__TAURI_INVOKE("payment_detail", { id })),
+	/**  "Verify now": check-validity at the gateway, recorded on the timeline. */
+	verifyPayment: (id: number) => typedError<LedgerPayment_Serialize, CommandError_Serialize>(__TAURI_INVOKE("verify_payment", { id })),
+	/**  Test mode only: pay, cancel, expire or redeliver through the sandbox. */
+	simulatePayment: (id: number, action: Simulation) => typedError<LedgerPayment_Serialize, CommandError_Serialize>(__TAURI_INVOKE("simulate_payment", { id, action })),
+	/**
+	 *  Writes the rows matching `filter` to `path` (chosen with the save dialog) as
+	 *  CSV; returns how many rows were written.
+	 */
+	exportPaymentsCsv: (filter: LedgerFilter_Deserialize, path: string) => typedError<number, CommandError_Serialize>(__TAURI_INVOKE("export_payments_csv", { filter, path })),
+	/**  The active profile's webhook event log, newest first. */
+	webhookEvents: (filter: WebhookEventFilter_Deserialize) => typedError<WebhookLogEntry_Serialize[], CommandError_Serialize>(__TAURI_INVOKE("webhook_events", { filter })),
+	/**  Verifies a stored delivery again and applies it to the ledger. */
+	replayWebhookEvent: (id: number) => typedError<LedgerPayment_Serialize, CommandError_Serialize>(__TAURI_INVOKE("replay_webhook_event", { id })),
+	/**  Forwards a stored delivery to `url` (or the configured forward URL). */
+	forwardWebhookEvent: (id: number, url: string | null) => typedError<WebhookLogEntry_Serialize, CommandError_Serialize>(__TAURI_INVOKE("forward_webhook_event", { id, url })),
+	webhookListener: () => typedError<ListenerStatus_Serialize, CommandError_Serialize>(__TAURI_INVOKE("webhook_listener")),
+	/**  Saves the listener's bind address, port and forward URL, and restarts it. */
+	setWebhookListener: (settings: ListenerSettings_Deserialize) => typedError<ListenerStatus_Serialize, CommandError_Serialize>(__TAURI_INVOKE("set_webhook_listener", { settings })),
 };
 
 /** Events */
 export const events = {
+	paymentChanged: makeEvent<PaymentChanged_Serialize, PaymentChanged_Deserialize>("payment-changed"),
+	paymentPaid: makeEvent<PaymentPaid_Serialize, PaymentPaid_Deserialize>("payment-paid"),
 	profileSwitched: makeEvent<ProfileSwitched_Serialize, ProfileSwitched_Deserialize>("profile-switched"),
 	profilesChanged: makeEvent<ProfilesChanged, ProfilesChanged>("profiles-changed"),
 	requestsLogged: makeEvent<RequestsLogged_Serialize, RequestsLogged_Deserialize>("requests-logged"),
+	webhookListenerChanged: makeEvent<WebhookListenerChanged_Serialize, WebhookListenerChanged_Deserialize>("webhook-listener-changed"),
+	webhookReceived: makeEvent<WebhookReceived_Serialize, WebhookReceived_Deserialize>("webhook-received"),
 };
 
 /* Types */
@@ -127,6 +166,11 @@ export type DeskState_Serialize = {
 /**  Stable names the UI matches on; never renamed, only added to. */
 export type ErrorKind = "validation" | "not_found" | "conflict" | "keychain_unavailable" | "keychain" | "unauthorized" | "forbidden" | "rate_limited" | "server" | "network" | "timeout" | "signature" | "decode" | "storage" | "sandbox" | "internal";
 
+export type Header = {
+	name: string,
+	value: string,
+};
+
 /**  Why the keychain cannot be used, in terms the fix depends on. */
 export type KeychainProblem = 
 /**  No Secret Service / keychain answered (not installed, no session bus). */
@@ -151,6 +195,164 @@ export type KycWaiting = {
 };
 
 export type Language = "ja" | "en";
+
+/**  Which rows to list or export. Every field is optional; absent means "any". */
+export type LedgerFilter = LedgerFilter_Serialize | LedgerFilter_Deserialize;
+
+/**  Which rows to list or export. Every field is optional; absent means "any". */
+export type LedgerFilter_Deserialize = {
+	/**  Case-insensitive part of the order reference (custom), the email or the payment id. */
+	search?: string | null,
+	status?: LedgerStatus | null,
+	currency?: Currency | null,
+	/**  RFC 3339, inclusive. */
+	createdFrom?: string | null,
+	/**  RFC 3339, exclusive. */
+	createdTo?: string | null,
+};
+
+/**  Which rows to list or export. Every field is optional; absent means "any". */
+export type LedgerFilter_Serialize = {
+	/**  Case-insensitive part of the order reference (custom), the email or the payment id. */
+	search: string | null,
+	status: LedgerStatus | null,
+	currency: Currency | null,
+	/**  RFC 3339, inclusive. */
+	createdFrom: string | null,
+	/**  RFC 3339, exclusive. */
+	createdTo: string | null,
+};
+
+/**  One page, newest first. Pass `next` back as `cursor` for the following page. */
+export type LedgerPage = LedgerPage_Serialize | LedgerPage_Deserialize;
+
+/**  One page, newest first. Pass `next` back as `cursor` for the following page. */
+export type LedgerPage_Deserialize = {
+	rows: LedgerPayment_Deserialize[],
+	next?: string | null,
+	/**  How many rows match the filter; counted for the first page only (no cursor). */
+	total?: number | null,
+};
+
+/**  One page, newest first. Pass `next` back as `cursor` for the following page. */
+export type LedgerPage_Serialize = {
+	rows: LedgerPayment_Serialize[],
+	next: string | null,
+	/**  How many rows match the filter; counted for the first page only (no cursor). */
+	total: number | null,
+};
+
+/**
+ *  A ledger row as the Payments screen shows it. Amounts are decimal strings at the
+ *  currency's scale; times RFC 3339.
+ */
+export type LedgerPayment = LedgerPayment_Serialize | LedgerPayment_Deserialize;
+
+/**
+ *  A ledger row as the Payments screen shows it. Amounts are decimal strings at the
+ *  currency's scale; times RFC 3339.
+ */
+export type LedgerPayment_Deserialize = {
+	/**  The local row id: the handle for detail, verify, simulate and retry. */
+	id: number,
+	/**  The gateway's id; absent while unconfirmed. */
+	paymentId?: string | null,
+	status: LedgerStatus,
+	amount: string,
+	currency: Currency,
+	/**  The gateway's fee, once paid. */
+	charge?: string | null,
+	/**  Amount less charge, once paid. */
+	net?: string | null,
+	custom: string,
+	customerEmail: string,
+	details?: string | null,
+	checkoutUrl?: string | null,
+	transaction?: string | null,
+	/**  Why the last attempt to create it failed (unconfirmed rows only). */
+	lastError?: string | null,
+	createdAt: string,
+	paidAt?: string | null,
+};
+
+/**
+ *  A ledger row as the Payments screen shows it. Amounts are decimal strings at the
+ *  currency's scale; times RFC 3339.
+ */
+export type LedgerPayment_Serialize = {
+	/**  The local row id: the handle for detail, verify, simulate and retry. */
+	id: number,
+	/**  The gateway's id; absent while unconfirmed. */
+	paymentId: string | null,
+	status: LedgerStatus,
+	amount: string,
+	currency: Currency,
+	/**  The gateway's fee, once paid. */
+	charge: string | null,
+	/**  Amount less charge, once paid. */
+	net: string | null,
+	custom: string,
+	customerEmail: string,
+	details: string | null,
+	checkoutUrl: string | null,
+	transaction: string | null,
+	/**  Why the last attempt to create it failed (unconfirmed rows only). */
+	lastError: string | null,
+	createdAt: string,
+	paidAt: string | null,
+};
+
+/**
+ *  A payment's state in the ledger: the gateway's four, plus `unconfirmed` while the
+ *  request to create it has no answer yet (it may exist at the gateway; retrying with
+ *  the stored idempotency key finds out without creating a second one).
+ */
+export type LedgerStatus = "unconfirmed" | "pending" | "paid" | "cancelled" | "expired";
+
+/**  Where the listener listens, and where it forwards deliveries to. */
+export type ListenerSettings = ListenerSettings_Serialize | ListenerSettings_Deserialize;
+
+/**  Where the listener listens, and where it forwards deliveries to. */
+export type ListenerSettings_Deserialize = {
+	/**  An IP address: `127.0.0.1` (default) keeps it on this machine. */
+	bind: string,
+	/**  0 lets the system choose (it then changes at every start). */
+	port: number,
+	/**  Forward every verified delivery, unchanged, to this URL. */
+	forwardTo?: string | null,
+};
+
+/**  Where the listener listens, and where it forwards deliveries to. */
+export type ListenerSettings_Serialize = {
+	/**  An IP address: `127.0.0.1` (default) keeps it on this machine. */
+	bind: string,
+	/**  0 lets the system choose (it then changes at every start). */
+	port: number,
+	/**  Forward every verified delivery, unchanged, to this URL. */
+	forwardTo: string | null,
+};
+
+export type ListenerStatus = ListenerStatus_Serialize | ListenerStatus_Deserialize;
+
+export type ListenerStatus_Deserialize = {
+	settings: ListenerSettings_Deserialize,
+	/**  `http://127.0.0.1:47800` while it runs. */
+	baseUrl?: string | null,
+	/**  Why it does not run (the port is taken, …). */
+	error?: string | null,
+	/**  Bound to a loopback address: a gateway elsewhere needs a tunnel to reach it. */
+	loopbackOnly: boolean,
+};
+
+export type ListenerStatus_Serialize = {
+	settings: ListenerSettings_Serialize,
+	/**  `http://127.0.0.1:47800` while it runs. */
+	baseUrl: string | null,
+	/**  Why it does not run (the port is taken, …). */
+	error: string | null,
+	/**  Bound to a loopback address: a gateway elsewhere needs a tunnel to reach it. */
+	loopbackOnly: boolean,
+};
 
 export type Mode = "test" | "active";
 
@@ -182,6 +384,174 @@ export type Overview_Serialize = {
 	volumeByDay: DayVolume[],
 	/**  RFC 3339. */
 	generatedAt: string,
+};
+
+/**  A ledger row changed: update it in the list and detail without a reload. */
+export type PaymentChanged = PaymentChanged_Serialize | PaymentChanged_Deserialize;
+
+/**  A ledger row changed: update it in the list and detail without a reload. */
+export type PaymentChanged_Deserialize = {
+	profileId: string,
+	payment: LedgerPayment_Deserialize,
+};
+
+/**  A ledger row changed: update it in the list and detail without a reload. */
+export type PaymentChanged_Serialize = {
+	profileId: string,
+	payment: LedgerPayment_Serialize,
+};
+
+/**  The per-profile defaults, as Settings edits them. Empty strings clear a value. */
+export type PaymentDefaults = PaymentDefaults_Serialize | PaymentDefaults_Deserialize;
+
+/**  The per-profile defaults, as Settings edits them. Empty strings clear a value. */
+export type PaymentDefaults_Deserialize = {
+	successUrl?: string | null,
+	cancelUrl?: string | null,
+	/**  Overrides the app's listener, e.g. with a tunnel's public URL. */
+	webhookUrl?: string | null,
+};
+
+/**  The per-profile defaults, as Settings edits them. Empty strings clear a value. */
+export type PaymentDefaults_Serialize = {
+	successUrl: string | null,
+	cancelUrl: string | null,
+	/**  Overrides the app's listener, e.g. with a tunnel's public URL. */
+	webhookUrl: string | null,
+};
+
+/**  A payment with everything its detail screen shows. */
+export type PaymentDetail = PaymentDetail_Serialize | PaymentDetail_Deserialize;
+
+/**  A payment with everything its detail screen shows. */
+export type PaymentDetail_Deserialize = {
+	payment: LedgerPayment_Deserialize,
+	timeline: TimelineEntry_Deserialize[],
+	/**  Every delivery received for it, newest first. */
+	webhookEvents: WebhookLogEntry_Deserialize[],
+	/**  The profile is in test mode: the simulate buttons apply. */
+	testMode: boolean,
+};
+
+/**  A payment with everything its detail screen shows. */
+export type PaymentDetail_Serialize = {
+	payment: LedgerPayment_Serialize,
+	timeline: TimelineEntry_Serialize[],
+	/**  Every delivery received for it, newest first. */
+	webhookEvents: WebhookLogEntry_Serialize[],
+	/**  The profile is in test mode: the simulate buttons apply. */
+	testMode: boolean,
+};
+
+/**  A link the gateway accepted. */
+export type PaymentLinkCreated = PaymentLinkCreated_Serialize | PaymentLinkCreated_Deserialize;
+
+/**  A link the gateway accepted. */
+export type PaymentLinkCreated_Deserialize = {
+	payment: LedgerPayment_Deserialize,
+	checkoutUrl: string,
+	/**
+	 *  The gateway answered from its idempotency store: this was a retry of a payment
+	 *  it had already created.
+	 */
+	replayed: boolean,
+};
+
+/**  A link the gateway accepted. */
+export type PaymentLinkCreated_Serialize = {
+	payment: LedgerPayment_Serialize,
+	checkoutUrl: string,
+	/**
+	 *  The gateway answered from its idempotency store: this was a retry of a payment
+	 *  it had already created.
+	 */
+	replayed: boolean,
+};
+
+/**  The form's starting values for the active profile. */
+export type PaymentLinkDefaults = PaymentLinkDefaults_Serialize | PaymentLinkDefaults_Deserialize;
+
+/**  The form's starting values for the active profile. */
+export type PaymentLinkDefaults_Deserialize = {
+	/**  A fresh, unused order reference. */
+	custom: string,
+	successUrl?: string | null,
+	cancelUrl?: string | null,
+	/**  The webhook URL payments get: the profile's own setting, else the app's listener. */
+	webhookUrl?: string | null,
+	/**  The app's listener URL for this profile, when it runs. */
+	listenerUrl?: string | null,
+};
+
+/**  The form's starting values for the active profile. */
+export type PaymentLinkDefaults_Serialize = {
+	/**  A fresh, unused order reference. */
+	custom: string,
+	successUrl: string | null,
+	cancelUrl: string | null,
+	/**  The webhook URL payments get: the profile's own setting, else the app's listener. */
+	webhookUrl: string | null,
+	/**  The app's listener URL for this profile, when it runs. */
+	listenerUrl: string | null,
+};
+
+/**  What the payment-link form sends. Absent URLs take the profile's defaults. */
+export type PaymentLinkInput = PaymentLinkInput_Serialize | PaymentLinkInput_Deserialize;
+
+/**  What the payment-link form sends. Absent URLs take the profile's defaults. */
+export type PaymentLinkInput_Deserialize = {
+	/**  Decimal text at most at the currency's scale (`"1200"`, `"280.00"`). */
+	amount: string,
+	currency: Currency,
+	details?: string | null,
+	customerEmail: string,
+	/**  The order reference; prefilled from [`PaymentLinkDefaults::custom`]. */
+	custom: string,
+	successUrl?: string | null,
+	cancelUrl?: string | null,
+	webhookUrl?: string | null,
+	/**  The person confirmed moving real money (required for active-mode profiles). */
+	confirmActive: boolean,
+};
+
+/**  What the payment-link form sends. Absent URLs take the profile's defaults. */
+export type PaymentLinkInput_Serialize = {
+	/**  Decimal text at most at the currency's scale (`"1200"`, `"280.00"`). */
+	amount: string,
+	currency: Currency,
+	details: string | null,
+	customerEmail: string,
+	/**  The order reference; prefilled from [`PaymentLinkDefaults::custom`]. */
+	custom: string,
+	successUrl: string | null,
+	cancelUrl: string | null,
+	webhookUrl: string | null,
+	/**  The person confirmed moving real money (required for active-mode profiles). */
+	confirmActive: boolean,
+};
+
+/**
+ *  A verified webhook turned a payment paid (also shown as an OS notification when
+ *  the window is not focused).
+ */
+export type PaymentPaid = PaymentPaid_Serialize | PaymentPaid_Deserialize;
+
+/**
+ *  A verified webhook turned a payment paid (also shown as an OS notification when
+ *  the window is not focused).
+ */
+export type PaymentPaid_Deserialize = {
+	profileId: string,
+	payment: LedgerPayment_Deserialize,
+};
+
+/**
+ *  A verified webhook turned a payment paid (also shown as an OS notification when
+ *  the window is not focused).
+ */
+export type PaymentPaid_Serialize = {
+	profileId: string,
+	payment: LedgerPayment_Serialize,
 };
 
 export type PaymentStatus = "pending" | "paid" | "cancelled" | "expired";
@@ -363,6 +733,9 @@ export type Settings_Serialize = {
 	theme: Theme,
 };
 
+/**  What the test-mode simulate buttons do, through the sandbox's control API. */
+export type Simulation = "pay" | "cancel" | "expire" | "redeliver_webhook";
+
 export type StatusClass = "success" | "client_error" | "server_error" | 
 /**  No answer at all. */
 "no_answer";
@@ -374,8 +747,66 @@ export type StatusCount = {
 
 export type Theme = "system" | "light" | "dark";
 
+/**  One entry of a payment's timeline. */
+export type TimelineEntry = TimelineEntry_Serialize | TimelineEntry_Deserialize;
+
+/**  One entry of a payment's timeline. */
+export type TimelineEntry_Deserialize = {
+	at: string,
+	kind: TimelineKind,
+	detail: string,
+	/**  The webhook event behind it, to open in the Webhooks screen. */
+	webhookEventId?: number | null,
+};
+
+/**  One entry of a payment's timeline. */
+export type TimelineEntry_Serialize = {
+	at: string,
+	kind: TimelineKind,
+	detail: string,
+	/**  The webhook event behind it, to open in the Webhooks screen. */
+	webhookEventId: number | null,
+};
+
+export type TimelineKind = "created" | "create_failed" | "webhook" | 
+/**  A delivery that was refused (bad signature, stale) or a duplicate. */
+"webhook_refused" | "validity_check" | "simulated";
+
+/**  The verification result of one delivery. */
+export type Verification = 
+/**  Signed with the profile's secret, fresh, and a documented event: applied. */
+"verified" | 
+/**  Verified, but this delivery was received before: answered 2xx, not applied again. */
+"duplicate" | 
+/**  Wrong secret, altered body, or forged: answered 403. */
+"bad_signature" | 
+/**  Correctly signed but outside the timestamp tolerance (a replay?): answered 403. */
+"stale" | 
+/**  Missing headers or a body that is not the documented event: answered 400. */
+"malformed" | 
+/**  The URL names no profile of this app: answered 404. */
+"unknown_profile";
+
 /**  One webhook delivery of a payment notification. */
 export type WebhookEvent = WebhookEvent_Serialize | WebhookEvent_Deserialize;
+
+export type WebhookEventFilter = WebhookEventFilter_Serialize | WebhookEventFilter_Deserialize;
+
+export type WebhookEventFilter_Deserialize = {
+	verification?: Verification | null,
+	paymentId?: string | null,
+	beforeId?: number | null,
+	/**  1 to 500; 100 when absent. */
+	limit?: number | null,
+};
+
+export type WebhookEventFilter_Serialize = {
+	verification: Verification | null,
+	paymentId: string | null,
+	beforeId: number | null,
+	/**  1 to 500; 100 when absent. */
+	limit: number | null,
+};
 
 /**  One webhook delivery of a payment notification. */
 export type WebhookEvent_Deserialize = {
@@ -395,6 +826,81 @@ export type WebhookEvent_Serialize = {
 	/**  The receiver's HTTP status; absent when it could not be reached. */
 	httpStatus: number | null,
 	delivered: boolean,
+};
+
+/**  The listener started, stopped or failed to start. */
+export type WebhookListenerChanged = WebhookListenerChanged_Serialize | WebhookListenerChanged_Deserialize;
+
+/**  The listener started, stopped or failed to start. */
+export type WebhookListenerChanged_Deserialize = {
+	status: ListenerStatus_Deserialize,
+};
+
+/**  The listener started, stopped or failed to start. */
+export type WebhookListenerChanged_Serialize = {
+	status: ListenerStatus_Serialize,
+};
+
+/**  One received delivery, as the Webhooks screen shows it. */
+export type WebhookLogEntry = WebhookLogEntry_Serialize | WebhookLogEntry_Deserialize;
+
+/**  One received delivery, as the Webhooks screen shows it. */
+export type WebhookLogEntry_Deserialize = {
+	/**  Increasing; pass the smallest one seen as `beforeId` for the next page. */
+	id: number,
+	profileId: string,
+	receivedAt: string,
+	remoteAddr?: string | null,
+	headers: Header[],
+	/**  The raw body as text (invalid UTF-8 shown with replacement characters). */
+	body: string,
+	verification: Verification,
+	/**  Why it was refused, in words. */
+	reason?: string | null,
+	deliveryId?: string | null,
+	attempt?: number | null,
+	paymentId?: string | null,
+	/**  The status code the listener answered. */
+	answered: number,
+	forwardedTo?: string | null,
+	forwardStatus?: number | null,
+	forwardError?: string | null,
+};
+
+/**  One received delivery, as the Webhooks screen shows it. */
+export type WebhookLogEntry_Serialize = {
+	/**  Increasing; pass the smallest one seen as `beforeId` for the next page. */
+	id: number,
+	profileId: string,
+	receivedAt: string,
+	remoteAddr: string | null,
+	headers: Header[],
+	/**  The raw body as text (invalid UTF-8 shown with replacement characters). */
+	body: string,
+	verification: Verification,
+	/**  Why it was refused, in words. */
+	reason: string | null,
+	deliveryId: string | null,
+	attempt: number | null,
+	paymentId: string | null,
+	/**  The status code the listener answered. */
+	answered: number,
+	forwardedTo: string | null,
+	forwardStatus: number | null,
+	forwardError: string | null,
+};
+
+/**  The listener received a delivery, or an event's forward result changed. */
+export type WebhookReceived = WebhookReceived_Serialize | WebhookReceived_Deserialize;
+
+/**  The listener received a delivery, or an event's forward result changed. */
+export type WebhookReceived_Deserialize = {
+	entry: WebhookLogEntry_Deserialize,
+};
+
+/**  The listener received a delivery, or an event's forward result changed. */
+export type WebhookReceived_Serialize = {
+	entry: WebhookLogEntry_Serialize,
 };
 
 /* Tauri Specta runtime */
