@@ -114,6 +114,20 @@ async fn main() -> Result<()> {
             },
         ),
         (
+            "search matching every row",
+            LedgerFilter {
+                search: Some("example.jp".into()),
+                ..LedgerFilter::default()
+            },
+        ),
+        (
+            "search two characters (LIKE)",
+            LedgerFilter {
+                search: Some("42".into()),
+                ..LedgerFilter::default()
+            },
+        ),
+        (
             "expired in the last week",
             LedgerFilter {
                 status: Some(LedgerStatus::Expired),

@@ -36,7 +36,31 @@ CREATE UNIQUE INDEX payments_payment_id ON payments (profile_id, payment_id)
 CREATE INDEX payments_newest ON payments (profile_id, created_at DESC, id DESC);
 CREATE INDEX payments_status ON payments (profile_id, status, created_at DESC, id DESC);
 CREATE INDEX payments_currency ON payments (profile_id, currency, created_at DESC, id DESC);
+CREATE INDEX payments_status_currency
+    ON payments (profile_id, status, currency, created_at DESC, id DESC);
 CREATE INDEX payments_email ON payments (profile_id, customer_email);
+
+-- Substring search over the order reference, email and payment id without reading
+-- every row: trigrams, case-insensitive, kept in step by triggers.
+CREATE VIRTUAL TABLE payments_search USING fts5 (
+    custom, customer_email, payment_id,
+    content = 'payments', content_rowid = 'id', tokenize = 'trigram'
+);
+CREATE TRIGGER payments_search_insert AFTER INSERT ON payments BEGIN
+    INSERT INTO payments_search (rowid, custom, customer_email, payment_id)
+    VALUES (new.id, new.custom, new.customer_email, new.payment_id);
+END;
+CREATE TRIGGER payments_search_delete AFTER DELETE ON payments BEGIN
+    INSERT INTO payments_search (payments_search, rowid, custom, customer_email, payment_id)
+    VALUES ('delete', old.id, old.custom, old.customer_email, old.payment_id);
+END;
+CREATE TRIGGER payments_search_update AFTER UPDATE OF custom, customer_email, payment_id
+ON payments BEGIN
+    INSERT INTO payments_search (payments_search, rowid, custom, customer_email, payment_id)
+    VALUES ('delete', old.id, old.custom, old.customer_email, old.payment_id);
+    INSERT INTO payments_search (rowid, custom, customer_email, payment_id)
+    VALUES (new.id, new.custom, new.customer_email, new.payment_id);
+END;
 
 -- What happened to a payment, for its detail screen.
 CREATE TABLE payment_timeline (

@@ -7,7 +7,8 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 use ito_api::{Money, NewPayment, WebhookEvent};
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params, params_from_iter};
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
@@ -124,13 +125,22 @@ pub struct Draft {
     pub status: LedgerStatus,
 }
 
-/// The checked form of a filter, bound into the one list query.
+/// A filter as SQL conditions and their values. Only the conditions in use are
+/// written, so SQLite can pick the index that fits (`?x IS NULL OR …` would hide it).
 struct Bound {
-    search: Option<String>,
-    status: Option<&'static str>,
-    currency: Option<&'static str>,
-    from: Option<i64>,
-    to: Option<i64>,
+    conditions: String,
+    values: Vec<Value>,
+}
+
+impl Bound {
+    fn and(&mut self, condition: &str, value: Value) {
+        self.values.push(value);
+        let n = self.values.len();
+        self.conditions.push_str(&format!(
+            " AND {}",
+            condition.replace('?', &format!("?{n}"))
+        ));
+    }
 }
 
 fn instant(field: &str, value: Option<&str>) -> Result<Option<i64>> {
@@ -142,28 +152,59 @@ fn instant(field: &str, value: Option<&str>) -> Result<Option<i64>> {
     }
 }
 
-fn bind(filter: &LedgerFilter) -> Result<Bound> {
+/// Searches this short use LIKE (trigrams need three characters).
+const MIN_TRIGRAM_CHARS: usize = 3;
+
+fn bind(profile_id: &str, filter: &LedgerFilter) -> Result<Bound> {
+    let from = instant("createdFrom", filter.created_from.as_deref())?;
+    let to = instant("createdTo", filter.created_to.as_deref())?;
+    let mut b = Bound {
+        conditions: "profile_id = ?1".to_owned(),
+        values: vec![Value::Text(profile_id.to_owned())],
+    };
+    if let Some(status) = filter.status {
+        b.and("status = ?", Value::Text(status.as_str().to_owned()));
+    }
+    if let Some(currency) = filter.currency {
+        b.and(
+            "currency = ?",
+            Value::Text(currency_code(currency).to_owned()),
+        );
+    }
+    if let Some(from) = from {
+        b.and("created_at >= ?", Value::Integer(from));
+    }
+    if let Some(to) = to {
+        b.and("created_at < ?", Value::Integer(to));
+    }
     let search = filter
         .search
         .as_deref()
         .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            let s: String = s.chars().take(MAX_SEARCH_CHARS).collect();
+        .filter(|s| !s.is_empty());
+    if let Some(text) = search {
+        let text: String = text.chars().take(MAX_SEARCH_CHARS).collect();
+        if text.chars().count() >= MIN_TRIGRAM_CHARS {
+            // One quoted phrase: whatever the user typed is matched as text, never as
+            // FTS syntax.
+            b.and(
+                "id IN (SELECT rowid FROM payments_search WHERE payments_search MATCH ?)",
+                Value::Text(format!("\"{}\"", text.replace('"', "\"\""))),
+            );
+        } else {
             // LIKE wildcards typed by the user are matched literally.
-            let escaped = s
+            let escaped = text
                 .replace('\\', "\\\\")
                 .replace('%', "\\%")
                 .replace('_', "\\_");
-            format!("%{escaped}%")
-        });
-    Ok(Bound {
-        search,
-        status: filter.status.map(LedgerStatus::as_str),
-        currency: filter.currency.map(currency_code),
-        from: instant("createdFrom", filter.created_from.as_deref())?,
-        to: instant("createdTo", filter.created_to.as_deref())?,
-    })
+            b.and(
+                "(custom LIKE ? ESCAPE '\\' OR customer_email LIKE ? ESCAPE '\\' \
+                 OR payment_id LIKE ? ESCAPE '\\')",
+                Value::Text(format!("%{escaped}%")),
+            );
+        }
+    }
+    Ok(b)
 }
 
 pub fn currency_code(c: Currency) -> &'static str {
@@ -191,15 +232,6 @@ fn parse_currency(code: &str) -> Currency {
 
 const COLUMNS: &str = "id, payment_id, status, amount, currency, charge, net, custom, \
     customer_email, details, checkout_url, transaction_id, last_error, created_at, paid_at";
-
-/// The filter's conditions; `?1` is the profile, `?2`–`?6` the bound filter.
-const WHERE: &str = "profile_id = ?1
-    AND (?2 IS NULL OR custom LIKE ?2 ESCAPE '\\' OR customer_email LIKE ?2 ESCAPE '\\'
-         OR payment_id LIKE ?2 ESCAPE '\\')
-    AND (?3 IS NULL OR status = ?3)
-    AND (?4 IS NULL OR currency = ?4)
-    AND (?5 IS NULL OR created_at >= ?5)
-    AND (?6 IS NULL OR created_at < ?6)";
 
 pub fn rfc3339(ms: i64) -> String {
     DateTime::from_timestamp_millis(ms)
@@ -248,22 +280,30 @@ pub fn page(
     cursor: Option<&str>,
     limit: Option<u32>,
 ) -> Result<LedgerPage> {
-    let b = bind(filter)?;
+    let filtered = bind(profile_id, filter)?;
     let after = parse_cursor(cursor)?;
     let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-    let (at, id) = after.unzip();
+    let mut b = Bound {
+        conditions: filtered.conditions.clone(),
+        values: filtered.values.clone(),
+    };
+    if let Some((at, id)) = after {
+        b.and("created_at <= ?", Value::Integer(at));
+        // Row values compare as the keyset order does: (created_at, id) before the cursor.
+        b.values.push(Value::Integer(id));
+        let n = b.values.len();
+        b.conditions
+            .push_str(&format!(" AND (created_at, id) < (?{}, ?{n})", n - 1));
+    }
+    b.values.push(Value::Integer(i64::from(limit)));
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM payments WHERE {WHERE}
-           AND (?7 IS NULL OR created_at < ?7 OR (created_at = ?7 AND id < ?8))
-         ORDER BY created_at DESC, id DESC LIMIT ?9"
+        "SELECT {COLUMNS} FROM payments WHERE {}
+         ORDER BY created_at DESC, id DESC LIMIT ?{}",
+        b.conditions,
+        b.values.len()
     ))?;
     let rows: Vec<LedgerPayment> = stmt
-        .query_map(
-            params![
-                profile_id, b.search, b.status, b.currency, b.from, b.to, at, id, limit
-            ],
-            from_row,
-        )?
+        .query_map(params_from_iter(b.values.iter()), from_row)?
         .collect::<rusqlite::Result<_>>()?;
     let next = if rows.len() == limit as usize {
         rows.last().and_then(|r| {
@@ -274,13 +314,15 @@ pub fn page(
     } else {
         None
     };
-    let total = if after.is_none() {
-        let mut count =
-            conn.prepare_cached(&format!("SELECT COUNT(*) FROM payments WHERE {WHERE}"))?;
-        let n: i64 = count.query_row(
-            params![profile_id, b.search, b.status, b.currency, b.from, b.to],
-            |r| r.get(0),
-        )?;
+    let total = if after.is_none() && rows.len() < limit as usize {
+        // The first page holds every match: no second scan to count them.
+        Some(u32::try_from(rows.len()).unwrap_or(u32::MAX))
+    } else if after.is_none() {
+        let mut count = conn.prepare_cached(&format!(
+            "SELECT COUNT(*) FROM payments WHERE {}",
+            filtered.conditions
+        ))?;
+        let n: i64 = count.query_row(params_from_iter(filtered.values.iter()), |r| r.get(0))?;
         Some(u32::try_from(n).unwrap_or(u32::MAX))
     } else {
         None
@@ -624,16 +666,15 @@ pub fn export_csv(
     filter: &LedgerFilter,
     out: &mut impl Write,
 ) -> Result<u64> {
-    let b = bind(filter)?;
+    let b = bind(profile_id, filter)?;
     let io = |e: std::io::Error| Error::Storage(format!("cannot write the export: {e}"));
     out.write_all("\u{feff}".as_bytes()).map_err(io)?;
     write_record(out, CSV_HEADER.iter().map(|s| (*s).to_owned())).map_err(io)?;
     let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM payments WHERE {WHERE} ORDER BY created_at DESC, id DESC"
+        "SELECT {COLUMNS} FROM payments WHERE {} ORDER BY created_at DESC, id DESC",
+        b.conditions
     ))?;
-    let mut rows = stmt.query(params![
-        profile_id, b.search, b.status, b.currency, b.from, b.to
-    ])?;
+    let mut rows = stmt.query(params_from_iter(b.values.iter()))?;
     let mut n = 0;
     while let Some(row) = rows.next()? {
         let p = from_row(row)?;
@@ -721,7 +762,7 @@ mod tests {
             created_from: Some("yesterday".into()),
             ..LedgerFilter::default()
         };
-        match bind(&f) {
+        match bind("prf", &f) {
             Err(Error::Validation { fields, .. }) => assert!(fields.contains_key("createdFrom")),
             other => panic!("{:?}", other.map(|_| ())),
         }
