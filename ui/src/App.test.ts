@@ -93,9 +93,9 @@ describe('App', () => {
 
   it('shows the empty frame of the screens later issues fill in', async () => {
     backend.deskState.mockResolvedValue(desk({ state: 'available', backend: 'Secret Service' }));
-    location.hash = '#/payments';
+    location.hash = '#/users';
     render(App);
-    expect(await screen.findByText('No payments yet')).toBeInTheDocument();
-    await waitFor(() => expect(document.title).toBe('Payments · ITO Merchant Desk'));
+    expect(await screen.findByText('No users yet')).toBeInTheDocument();
+    await waitFor(() => expect(document.title).toBe('Users · ITO Merchant Desk'));
   });
 });

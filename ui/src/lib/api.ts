@@ -15,6 +15,21 @@ import type {
   RequestLogFilter_Deserialize,
   Settings_Deserialize,
   Settings_Serialize,
+  Simulation,
+  LedgerFilter_Deserialize,
+  LedgerPage_Serialize,
+  LedgerPayment_Serialize,
+  ListenerSettings_Deserialize,
+  ListenerStatus_Serialize,
+  PaymentDefaults_Deserialize,
+  PaymentDefaults_Serialize,
+  PaymentDetail_Serialize,
+  PaymentLinkCreated_Serialize,
+  PaymentLinkDefaults_Serialize,
+  PaymentLinkInput_Deserialize,
+  TimelineEntry_Serialize,
+  WebhookEventFilter_Deserialize,
+  WebhookLogEntry_Serialize,
 } from './bindings';
 import { ApiError } from './errors';
 
@@ -25,7 +40,12 @@ export type {
   DayVolume,
   KeychainProblem,
   KeychainStatus,
+  Header,
   Language,
+  LedgerStatus,
+  Simulation,
+  TimelineKind,
+  Verification,
   Mode,
   PaymentStatus,
   StatusClass,
@@ -40,6 +60,20 @@ export type RequestLogEntry = RequestLogEntry_Serialize;
 export type RequestLogFilter = RequestLogFilter_Deserialize;
 export type Settings = Settings_Serialize;
 export type SettingsInput = Settings_Deserialize;
+export type LedgerFilter = LedgerFilter_Deserialize;
+export type LedgerPage = LedgerPage_Serialize;
+export type LedgerPayment = LedgerPayment_Serialize;
+export type ListenerSettings = ListenerSettings_Deserialize;
+export type ListenerStatus = ListenerStatus_Serialize;
+export type PaymentDefaults = PaymentDefaults_Serialize;
+export type PaymentDefaultsInput = PaymentDefaults_Deserialize;
+export type PaymentDetail = PaymentDetail_Serialize;
+export type PaymentLinkCreated = PaymentLinkCreated_Serialize;
+export type PaymentLinkDefaults = PaymentLinkDefaults_Serialize;
+export type PaymentLinkInput = PaymentLinkInput_Deserialize;
+export type TimelineEntry = TimelineEntry_Serialize;
+export type WebhookEventFilter = WebhookEventFilter_Deserialize;
+export type WebhookLogEntry = WebhookLogEntry_Serialize;
 
 type Outcome<T> = { status: 'ok'; data: T } | { status: 'error'; error: CommandError };
 
@@ -63,6 +97,33 @@ export const clearRequestLog = (): Promise<null> => unwrap(commands.clearRequest
 export const recheckKeychain = (): Promise<KeychainStatus> => unwrap(commands.recheckKeychain());
 export const saveSettings = (settings: SettingsInput): Promise<Settings> => unwrap(commands.setSettings(settings));
 
+// Payments and webhooks (issue 6).
+export const paymentLinkDefaults = (): Promise<PaymentLinkDefaults> => unwrap(commands.paymentLinkDefaults());
+export const savePaymentLinkDefaults = (defaults: PaymentDefaultsInput): Promise<PaymentDefaults> =>
+  unwrap(commands.setPaymentLinkDefaults(defaults));
+/** Submitting the same order reference again reuses its idempotency key. */
+export const createPaymentLink = (input: PaymentLinkInput): Promise<PaymentLinkCreated> =>
+  unwrap(commands.createPaymentLink(input));
+/** Sends an unconfirmed payment again with its stored idempotency key and body. */
+export const retryPaymentLink = (id: number): Promise<PaymentLinkCreated> => unwrap(commands.retryPaymentLink(id));
+export const paymentsPage = (filter: LedgerFilter, cursor: string | null, limit: number | null): Promise<LedgerPage> =>
+  unwrap(commands.paymentsPage(filter, cursor, limit));
+export const paymentDetail = (id: number): Promise<PaymentDetail> => unwrap(commands.paymentDetail(id));
+export const verifyPayment = (id: number): Promise<LedgerPayment> => unwrap(commands.verifyPayment(id));
+export const simulatePayment = (id: number, action: Simulation): Promise<LedgerPayment> =>
+  unwrap(commands.simulatePayment(id, action));
+/** Resolves with the number of rows written. */
+export const exportPaymentsCsv = (filter: LedgerFilter, path: string): Promise<number> =>
+  unwrap(commands.exportPaymentsCsv(filter, path));
+export const webhookEvents = (filter: WebhookEventFilter): Promise<WebhookLogEntry[]> =>
+  unwrap(commands.webhookEvents(filter));
+export const replayWebhookEvent = (id: number): Promise<LedgerPayment> => unwrap(commands.replayWebhookEvent(id));
+export const forwardWebhookEvent = (id: number, url: string | null): Promise<WebhookLogEntry> =>
+  unwrap(commands.forwardWebhookEvent(id, url));
+export const webhookListener = (): Promise<ListenerStatus> => unwrap(commands.webhookListener());
+export const saveWebhookListener = (settings: ListenerSettings): Promise<ListenerStatus> =>
+  unwrap(commands.setWebhookListener(settings));
+
 export type Unlisten = () => void;
 
 /** The active profile (or its mode) changed: every screen re-fetches. */
@@ -76,3 +137,15 @@ export const onProfilesChanged = (handler: () => void): Promise<Unlisten> =>
 /** New rows of the request log, as the SDK's observer records them. */
 export const onRequestsLogged = (handler: (entries: RequestLogEntry[]) => void): Promise<Unlisten> =>
   events.requestsLogged.listen((event) => handler(event.payload.entries));
+
+/** A ledger row changed (created, paid, verified, simulated): update it where shown. */
+export const onPaymentChanged = (handler: (profileId: string, payment: LedgerPayment) => void): Promise<Unlisten> =>
+  events.paymentChanged.listen((event) => handler(event.payload.profileId, event.payload.payment));
+
+/** The listener received a delivery, or an event's forward result changed. */
+export const onWebhookReceived = (handler: (entry: WebhookLogEntry) => void): Promise<Unlisten> =>
+  events.webhookReceived.listen((event) => handler(event.payload.entry));
+
+/** The listener started, stopped or failed to start. */
+export const onWebhookListenerChanged = (handler: (status: ListenerStatus) => void): Promise<Unlisten> =>
+  events.webhookListenerChanged.listen((event) => handler(event.payload.status));
