@@ -54,7 +54,7 @@ pub struct ListenerSettings {
     pub bind: String,
     /// 0 lets the system choose (it then changes at every start).
     pub port: u16,
-    /// Forward every verified delivery, unchanged, to this URL.
+    /// Forward every verified first delivery, unchanged, to this URL.
     pub forward_to: Option<String>,
 }
 
@@ -653,11 +653,10 @@ async fn receive(shared: &Shared, delivery: Delivery) -> Result<(Verification, S
         });
     }
     let forward = shared.forward_to.read().map_err(poisoned)?.clone();
+    // Only first deliveries: a forward URL pointing back at this listener then ends
+    // in one duplicate instead of a loop.
     if let Some(url) = forward
-        && matches!(
-            entry.verification,
-            Verification::Verified | Verification::Duplicate
-        )
+        && entry.verification == Verification::Verified
     {
         // After the answer is decided: the merchant's backend must not delay it.
         let (store, http, events) = (

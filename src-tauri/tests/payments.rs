@@ -906,3 +906,47 @@ async fn listener_settings_are_checked_and_kept() {
     assert_eq!(p.settings.port, port);
     env.shutdown().await;
 }
+
+#[tokio::test]
+async fn verified_deliveries_are_forwarded_and_a_forward_to_itself_does_not_loop() {
+    let env = env().await;
+    let own = format!(
+        "http://127.0.0.1:{}/webhooks/{}",
+        env.port,
+        env.profile_id().await
+    );
+    env.payments
+        .set_listener(ListenerSettings {
+            bind: "127.0.0.1".into(),
+            port: env.port,
+            forward_to: Some(own.clone()),
+        })
+        .await
+        .unwrap();
+    let created = env
+        .payments
+        .create_link(link("ORD-FWD", "700", Currency::Jpy))
+        .await
+        .unwrap();
+    env.payments
+        .simulate(created.payment.id, Simulation::Pay)
+        .await
+        .unwrap();
+    let log = || async {
+        env.payments
+            .webhook_events(WebhookEventFilter::default())
+            .await
+            .unwrap()
+    };
+    eventually("the forwarded copy", || async {
+        log().await.iter().any(|e| e.forward_status == Some(200))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let events = log().await;
+    let kinds: Vec<Verification> = events.iter().map(|e| e.verification).collect();
+    assert_eq!(kinds, [Verification::Duplicate, Verification::Verified]);
+    assert_eq!(events[1].forwarded_to.as_deref(), Some(own.as_str()));
+    assert_eq!(events[0].forwarded_to, None);
+    env.shutdown().await;
+}
