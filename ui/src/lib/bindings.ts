@@ -318,7 +318,7 @@ export type ListenerSettings_Deserialize = {
 	bind: string,
 	/**  0 lets the system choose (it then changes at every start). */
 	port: number,
-	/**  Forward every verified delivery, unchanged, to this URL. */
+	/**  Forward every verified first delivery, unchanged, to this URL. */
 	forwardTo?: string | null,
 };
 
@@ -328,7 +328,7 @@ export type ListenerSettings_Serialize = {
 	bind: string,
 	/**  0 lets the system choose (it then changes at every start). */
 	port: number,
-	/**  Forward every verified delivery, unchanged, to this URL. */
+	/**  Forward every verified first delivery, unchanged, to this URL. */
 	forwardTo: string | null,
 };
 
