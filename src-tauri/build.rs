@@ -27,6 +27,7 @@ const COMMANDS: &[&str] = &[
     "forward_webhook_event",
     "webhook_listener",
     "set_webhook_listener",
+    "set_webhook_listener_running",
 ];
 
 fn main() {

@@ -64,6 +64,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             payment_commands::forward_webhook_event,
             payment_commands::webhook_listener,
             payment_commands::set_webhook_listener,
+            payment_commands::set_webhook_listener_running,
         ])
         .events(collect_events![
             ProfileSwitched,

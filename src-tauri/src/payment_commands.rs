@@ -286,6 +286,22 @@ pub async fn webhook_listener(ready: State<'_, PaymentsReady>) -> Result<Listene
     Ok(payments(&ready).await?.listener_status().await)
 }
 
+/// Pauses (`false`) or resumes (`true`) the listener; the gateway retries what it
+/// could not deliver meanwhile.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_webhook_listener_running(
+    ready: State<'_, PaymentsReady>,
+    running: bool,
+) -> Result<ListenerStatus> {
+    let payments = payments(&ready).await?;
+    Ok(if running {
+        payments.start_listener().await
+    } else {
+        payments.stop_listener().await
+    })
+}
+
 /// Saves the listener's bind address, port and forward URL, and restarts it.
 #[tauri::command]
 #[specta::specta]

@@ -60,6 +60,11 @@ export const commands = {
 	webhookListener: () => typedError<ListenerStatus_Serialize, CommandError_Serialize>(__TAURI_INVOKE("webhook_listener")),
 	/**  Saves the listener's bind address, port and forward URL, and restarts it. */
 	setWebhookListener: (settings: ListenerSettings_Deserialize) => typedError<ListenerStatus_Serialize, CommandError_Serialize>(__TAURI_INVOKE("set_webhook_listener", { settings })),
+	/**
+	 *  Pauses (`false`) or resumes (`true`) the listener; the gateway retries what it
+	 *  could not deliver meanwhile.
+	 */
+	setWebhookListenerRunning: (running: boolean) => typedError<ListenerStatus_Serialize, CommandError_Serialize>(__TAURI_INVOKE("set_webhook_listener_running", { running })),
 };
 
 /** Events */
