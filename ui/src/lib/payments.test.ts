@@ -7,6 +7,7 @@ import {
   linkInput,
   matchesFilter,
   sanitizeAmount,
+  shortDateTime,
   validEmail,
   validateLink,
   type LinkDraft,
@@ -150,5 +151,13 @@ describe('the list filters', () => {
     expect(matchesFilter(payment, { currency: 'USD' })).toBe(false);
     expect(matchesFilter(payment, { createdFrom: '2026-11-24T04:00:00Z' })).toBe(false);
     expect(matchesFilter(payment, { createdTo: '2026-11-24T03:00:00Z' })).toBe(false);
+  });
+});
+
+describe('shortDateTime', () => {
+  it('keeps list cells short in both languages', () => {
+    expect(shortDateTime('2026-11-24T01:05:09Z', 'en', 'UTC')).toBe('Nov 24, 01:05');
+    expect(shortDateTime('2026-11-24T01:05:09Z', 'ja', 'Asia/Tokyo')).toBe('11月24日 10:05');
+    expect(shortDateTime('not a date', 'en')).toBe('not a date');
   });
 });

@@ -222,3 +222,17 @@ export function matchesFilter(payment: LedgerPayment, filter: LedgerFilter): boo
   }
   return true;
 }
+
+/** A list cell's time: `Nov 24, 10:05` (the full time is in its tooltip). */
+export function shortDateTime(value: string, locale: string, timeZone?: string): string {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return value;
+  return new Intl.DateTimeFormat(locale, {
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    hour12: false,
+    timeZone,
+  }).format(date);
+}
