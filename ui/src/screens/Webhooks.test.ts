@@ -199,4 +199,15 @@ describe('Webhooks', () => {
     expect(backend.saveWebhookListener).toHaveBeenCalledWith({ bind: '0.0.0.0', port: 48000, forwardTo: null });
     await waitFor(() => expect(screen.getByTestId('webhook-listener-note')).toHaveTextContent('It listens on 0.0.0.0'));
   });
+
+  it('opens an event linked from a payment’s timeline, even one older than the first page', async () => {
+    backend.webhookEvents.mockImplementation(async (filter: { beforeId: number | null; limit: number }) =>
+      filter.limit === 1 ? [entry(40, { verification: 'duplicate' })] : [entry(90), entry(89)],
+    );
+    render(Webhooks, { params: ['40'] });
+    await waitFor(() => expect(screen.getByTestId('webhook-event-detail')).toHaveTextContent('dlv_40'));
+    expect(backend.webhookEvents).toHaveBeenCalledWith({ verification: null, paymentId: null, beforeId: 41, limit: 1 });
+    await waitFor(() => expect(eventRows()).toHaveLength(3));
+    expect(screen.getByTestId('webhook-event-detail')).toHaveTextContent('Duplicate');
+  });
 });
