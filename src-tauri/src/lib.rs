@@ -10,6 +10,7 @@ pub mod desk;
 pub mod embedded;
 pub mod error;
 pub mod ledger;
+pub mod navigation;
 pub mod overview;
 pub mod payment_commands;
 pub mod payment_links;
@@ -40,6 +41,7 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
     let (ready_tx, ready_rx) = tokio::sync::watch::channel(None);
     let ready_tx = Arc::new(ready_tx);
     tauri::Builder::default()
+        .plugin(navigation::guard())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_dialog::init())

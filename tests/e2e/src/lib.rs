@@ -97,11 +97,25 @@ pub async fn session(port: u16, app: &Path) -> Result<Client> {
     let serde_json::Value::Object(caps) = caps else {
         return Err("capabilities are an object".into());
     };
-    let client = ClientBuilder::new(HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await?;
-    Ok(client)
+    let url = format!("http://127.0.0.1:{port}");
+    // tauri-driver accepts connections before its WebKitWebDriver is ready, and then
+    // drops the first request on a loaded machine: try again a few times.
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => return Ok(client),
+            Err(e) if attempt < 5 => {
+                eprintln!("new session failed ({e}); trying again");
+                tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// `ito-sandbox serve` on a free port with its own database, and a merchant created
