@@ -18,10 +18,13 @@ export class PaymentList {
   #next: string | null = null;
   #done = false;
   #sequence = 0;
-  readonly pageSize: number;
+  /** The first page is small so rows show at once; later ones are bigger so a jump far down catches up fast. */
+  readonly firstPage: number;
+  readonly nextPages: number;
 
-  constructor(pageSize = 200) {
-    this.pageSize = pageSize;
+  constructor(firstPage = 200, nextPages = 500) {
+    this.firstPage = firstPage;
+    this.nextPages = nextPages;
   }
 
   get filter(): LedgerFilter {
@@ -52,7 +55,7 @@ export class PaymentList {
     const cursor = this.#next;
     this.loading = true;
     try {
-      const page = await api.paymentsPage(this.#filter, cursor, this.pageSize);
+      const page = await api.paymentsPage(this.#filter, cursor, cursor ? this.nextPages : this.firstPage);
       if (sequence !== this.#sequence) return;
       this.rows = cursor ? this.rows.concat(page.rows) : page.rows;
       if (page.total != null) this.total = page.total;

@@ -38,7 +38,7 @@ function payment(id: number, patch: Partial<LedgerPayment> = {}): LedgerPayment 
   };
 }
 
-/** A ledger of 100 000 payments, newest first, served 200 at a time like the backend. */
+/** A ledger of 100 000 payments, newest first, served a page at a time like the backend. */
 function ledger(cursor: string | null, limit: number): LedgerPage {
   const start = cursor ? Number(cursor) : 0;
   const rows = Array.from({ length: Math.min(limit, TOTAL - start) }, (_, i) => payment(TOTAL - start - i));
@@ -88,8 +88,19 @@ describe('Payments', () => {
     Object.defineProperty(viewport, 'scrollTop', { value: 150 * 44, configurable: true });
     await fireEvent.scroll(viewport);
     await waitFor(() => expect(backend.paymentsPage).toHaveBeenCalledTimes(2));
-    expect(backend.paymentsPage).toHaveBeenLastCalledWith(expect.anything(), '200', 200);
+    expect(backend.paymentsPage).toHaveBeenLastCalledWith(expect.anything(), '200', 500);
     await waitFor(() => expect(rows()[0]).toHaveAttribute('data-payment-id', `pay_${TOTAL - 140}`));
+  });
+
+  it('keeps fetching after a jump far down until the rows in view are loaded', async () => {
+    render(Payments);
+    await waitFor(() => expect(rows().length).toBeGreaterThan(0));
+    const viewport = screen.getByTestId('payments-list').querySelector('[role="rowgroup"]') as HTMLElement;
+    Object.defineProperty(viewport, 'scrollTop', { value: 3000 * 44, configurable: true });
+    await fireEvent.scroll(viewport);
+    // 200, then 500 a page: 200 + 6 × 500 = 3200 rows cover row 3000 and its neighbours.
+    await waitFor(() => expect(rows()[0]).toHaveAttribute('data-payment-id', `pay_${TOTAL - 2990}`));
+    expect(backend.paymentsPage).toHaveBeenCalledTimes(7);
   });
 
   it('sends the search, status, currency and date range to the backend', async () => {
