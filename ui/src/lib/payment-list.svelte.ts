@@ -14,6 +14,8 @@ export class PaymentList {
   error = $state<unknown>(null);
   /** The first page of the current filter has arrived. */
   ready = $state(false);
+  /** Rows changed live in the last moments, which the list highlights. */
+  changed = $state.raw<ReadonlySet<number>>(new Set());
   #filter: LedgerFilter = {};
   #next: string | null = null;
   #done = false;
@@ -82,6 +84,7 @@ export class PaymentList {
       const rows = this.rows.slice();
       rows[index] = payment;
       this.rows = rows;
+      this.#highlight(payment.id);
       return;
     }
     if (!this.ready || !matchesFilter(payment, this.#filter)) return;
@@ -89,5 +92,15 @@ export class PaymentList {
     if (newest && Date.parse(payment.createdAt) < Date.parse(newest.createdAt)) return;
     this.rows = [payment, ...this.rows];
     this.total += 1;
+    this.#highlight(payment.id);
+  }
+
+  #highlight(id: number): void {
+    this.changed = new Set(this.changed).add(id);
+    setTimeout(() => {
+      const rest = new Set(this.changed);
+      rest.delete(id);
+      this.changed = rest;
+    }, 2500);
   }
 }

@@ -140,6 +140,8 @@ describe('Payments', () => {
     announce('p1', payment(TOTAL - 1, { status: 'paid', charge: '36', net: '1164', paidAt: '2026-11-24T10:05:00Z' }));
     await waitFor(() => expect(rows()[1]).toHaveAttribute('data-status', 'paid'));
     expect(rows()[1]).toHaveTextContent('Paid');
+    expect(rows()[1]).toHaveClass('changed');
+    expect(rows()[2]).not.toHaveClass('changed');
     expect(rows()[1]).toHaveTextContent('¥1,164');
     // Another profile's payment is not this list's business.
     announce('p2', payment(TOTAL, { status: 'expired' }));
