@@ -1,3 +1,4 @@
+import { SvelteSet } from 'svelte/reactivity';
 import * as api from './api';
 import type { LedgerFilter, LedgerPayment } from './api';
 import { matchesFilter } from './payments';
@@ -15,7 +16,7 @@ export class PaymentList {
   /** The first page of the current filter has arrived. */
   ready = $state(false);
   /** Rows changed live in the last moments, which the list highlights. */
-  changed = $state.raw<ReadonlySet<number>>(new Set());
+  readonly changed = new SvelteSet<number>();
   #filter: LedgerFilter = {};
   #next: string | null = null;
   #done = false;
@@ -96,11 +97,7 @@ export class PaymentList {
   }
 
   #highlight(id: number): void {
-    this.changed = new Set(this.changed).add(id);
-    setTimeout(() => {
-      const rest = new Set(this.changed);
-      rest.delete(id);
-      this.changed = rest;
-    }, 2500);
+    this.changed.add(id);
+    setTimeout(() => this.changed.delete(id), 2500);
   }
 }
