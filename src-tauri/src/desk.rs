@@ -42,6 +42,12 @@ pub enum DeskEvent {
 
 pub type EventSink = Arc<dyn Fn(DeskEvent) + Send + Sync>;
 
+#[derive(Debug)]
+struct Prefetched {
+    profile_id: String,
+    task: tokio::task::JoinHandle<Result<Overview>>,
+}
+
 /// Everything the window needs at start and after each change of profile.
 #[derive(Clone, Debug, Serialize, Type)]
 #[serde(rename_all = "camelCase")]
@@ -103,6 +109,8 @@ pub struct Desk {
     memory: Mutex<HashMap<String, Secrets>>,
     /// One client per profile, so its OAuth token cache lives as long as the app.
     clients: Mutex<HashMap<String, Client>>,
+    /// The active profile's Overview, computed while the window loads.
+    first_overview: tokio::sync::Mutex<Option<Prefetched>>,
     log: mpsc::UnboundedSender<Pending>,
     events: EventSink,
 }
@@ -149,13 +157,30 @@ impl Desk {
             embedded_url: RwLock::new(None),
             memory: Mutex::new(HashMap::new()),
             clients: Mutex::new(HashMap::new()),
+            first_overview: tokio::sync::Mutex::new(None),
             log,
             events,
         });
         if options.embedded_sandbox {
             desk.start_embedded().await?;
         }
+        desk.prefetch_overview().await;
         Ok(desk)
+    }
+
+    /// Starts loading the active profile's Overview now, so the first screen does not
+    /// wait for the keychain and the gateway after the webview has loaded.
+    async fn prefetch_overview(self: &Arc<Self>) {
+        let Ok(profile) = self.active_profile().await else {
+            return;
+        };
+        let desk = Arc::clone(self);
+        let profile_id = profile.id.clone();
+        let task = tokio::spawn(async move {
+            let client = desk.client(&profile).await?;
+            overview::load(&client, &profile.id).await
+        });
+        *self.first_overview.lock().await = Some(Prefetched { profile_id, task });
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -450,6 +475,14 @@ impl Desk {
     /// The active profile's Overview.
     pub async fn overview(&self) -> Result<Overview> {
         let profile = self.active_profile().await?;
+        // The prefetched figures serve the first request only, and only if they are
+        // for this profile and were read without error.
+        if let Some(p) = self.first_overview.lock().await.take()
+            && p.profile_id == profile.id
+            && let Ok(Ok(overview)) = p.task.await
+        {
+            return Ok(overview);
+        }
         let client = self.client(&profile).await?;
         overview::load(&client, &profile.id).await
     }
