@@ -454,16 +454,14 @@ impl Desk {
         Ok(profile.view(self.embedded_url()?.as_deref()))
     }
 
-    /// Checks both credentials the gateway verifies: the OAuth client (a token is
-    /// fetched for a merchant route) and the access key (check-validity). Each probe
-    /// asks about an id that cannot exist, so "not found" is the answer of success
-    /// and anything else is the exact failure.
+    /// Checks both credentials the gateway verifies without moving money: the OAuth
+    /// client (a fresh client-credentials token) and the access key (check-validity of
+    /// a payment that cannot exist). Anything else than success is the exact failure.
     pub async fn test_connection(&self, id: &str) -> Result<ConnectionTest> {
         let profile = profiles::get(&self.store, id).await?;
         let client = self.client(&profile).await?;
         let started = Instant::now();
-        let probe_user = ito_api::UserId::new("usr_connection_check");
-        not_found_is_success(client.merchant().balance(&probe_user).await)?;
+        client.fetch_merchant_token().await?;
         let probe_payment = ito_api::PaymentId::new("connection_check");
         not_found_is_success(client.check_validity(&probe_payment).await)?;
         Ok(ConnectionTest {

@@ -276,6 +276,14 @@ impl Client {
         })
     }
 
+    /// Asks the token endpoint for a new client-credentials token even when one is
+    /// cached, which proves the OAuth client id and secret work right now ("test
+    /// connection"). Later merchant calls use the new token.
+    pub async fn fetch_merchant_token(&self) -> Result<()> {
+        *self.inner.merchant_token.slot.lock().await = None;
+        self.merchant_token().await.map(drop)
+    }
+
     /// The merchant's bearer token for `/api/oauth/merchant/*`, from the cache when it
     /// has more than a minute left.
     pub(crate) async fn merchant_token(&self) -> Result<Secret> {

@@ -393,6 +393,12 @@ async fn oauth_refusals_and_ownership() {
         err.failure().unwrap().code.as_deref(),
         Some("invalid_client")
     );
+    let err = wrong.fetch_merchant_token().await.unwrap_err();
+    assert_eq!(
+        err.failure().unwrap().code.as_deref(),
+        Some("invalid_client")
+    );
+    client.fetch_merchant_token().await.unwrap();
 
     // Another merchant's user is as absent as an unknown one.
     let other = sb.other_merchant("Other").await;
