@@ -264,6 +264,91 @@ pub fn transition(
     Ok(updated)
 }
 
+/// Two weeks of payment history for a new demo merchant, in every state, the paid ones
+/// with their charge and an acknowledged webhook, so that a first dashboard has
+/// something to show. Returns how many payments it wrote.
+pub fn seed_demo(conn: &Connection, merchant_id: &str, now: i64) -> Result<usize> {
+    use rand::Rng;
+    const DAY_MS: i64 = 86_400_000;
+    const CUSTOMERS: [&str; 6] = [
+        "sato.haruka@example.jp",
+        "tanaka.ren@example.jp",
+        "emily.clark@example.com",
+        "suzuki.yui@example.jp",
+        "noah.tan@example.sg",
+        "takahashi.sora@example.jp",
+    ];
+    const DETAILS: [&str; 5] = [
+        "抹茶セット",
+        "Digital Product",
+        "ギフトカード",
+        "Annual plan",
+        "Kyoto tea tour",
+    ];
+    let mut rng = rand::rng();
+    let mut written = 0;
+    for day in 0..14i64 {
+        for _ in 0..rng.random_range(2..=5) {
+            let i = written;
+            let currency = Currency::ALL[i % Currency::ALL.len()];
+            let amount = match currency {
+                Currency::Jpy => Decimal::from(rng.random_range(5..=300) * 100),
+                Currency::Usd | Currency::SgpUsd => Decimal::new(rng.random_range(500..=50_000), 2),
+            };
+            let created = now - day * DAY_MS - rng.random_range(0..DAY_MS / 2);
+            let status = match i % 8 {
+                _ if day == 0 && i % 3 == 0 => PaymentStatus::Pending,
+                6 => PaymentStatus::Cancelled,
+                7 => PaymentStatus::Expired,
+                _ => PaymentStatus::Paid,
+            };
+            let id = ids::payment_id();
+            let later = created + rng.random_range(60_000..900_000);
+            let paid = status == PaymentStatus::Paid;
+            conn.prepare_cached(
+                "INSERT INTO payments (id, merchant_id, custom, amount, currency, details, web_hook, cancel_url, \
+                 success_url, customer_email, status, transaction_id, charge, created_at, expires_at, paid_at, \
+                 cancelled_at, expired_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'https://shop.example/webhooks/ito', 'https://shop.example/cancel', \
+                 'https://shop.example/thanks', ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            )?
+            .execute(params![
+                id,
+                merchant_id,
+                format!("DEMO-{:05}", i + 1),
+                amount.to_string(),
+                currency.code(),
+                DETAILS[i % DETAILS.len()],
+                CUSTOMERS[i % CUSTOMERS.len()],
+                status.as_str(),
+                paid.then(ids::transaction_id),
+                paid.then(|| currency.charge(amount).to_string()),
+                created,
+                if status == PaymentStatus::Pending { now + DAY_MS } else { created + DAY_MS },
+                paid.then_some(later),
+                (status == PaymentStatus::Cancelled).then_some(later),
+                (status == PaymentStatus::Expired).then_some(created + DAY_MS),
+            ])?;
+            if paid {
+                let p = find(conn, &id)?
+                    .ok_or_else(|| Error::Internal("demo payment vanished".into()))?;
+                let delivery = webhooks::enqueue(conn, &p, later)?;
+                conn.prepare_cached(
+                    "UPDATE webhook_deliveries SET state = 'delivered', attempts = 1 WHERE id = ?1",
+                )?
+                .execute([delivery])?;
+                conn.prepare_cached(
+                    "INSERT INTO webhook_attempts (delivery_id, payment_id, attempt, attempted_at, status_code, latency_ms) \
+                     VALUES (?1, ?2, 1, ?3, 200, ?4)",
+                )?
+                .execute(params![delivery, id, later + 400, rng.random_range(40..400)])?;
+            }
+            written += 1;
+        }
+    }
+    Ok(written)
+}
+
 /// A validated payment request.
 #[derive(Debug)]
 struct NewPayment {

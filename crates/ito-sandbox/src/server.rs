@@ -205,6 +205,7 @@ async fn ensure_demo_merchant(db: &Db, config: &Config) -> Result<Option<Merchan
                 if demo_data {
                     let hash = users::hash_password(seed::SEED_PASSWORD);
                     seed::populate(tx, &m, SeedOptions::DEMO, &hash)?;
+                    payments::seed_demo(tx, &m.merchant_id, ids::now_ms())?;
                 }
                 Ok(Some(m))
             } else {

@@ -858,3 +858,36 @@ async fn openapi_documents_the_routes() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn the_demo_merchant_starts_with_payment_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = Sandbox::start_with(dir, |c| c.demo_data = true).await;
+    let (_, page) = sb.control(Method::GET, "/sandbox/payments?limit=100").await;
+    let rows = page["data"].as_array().unwrap();
+    assert!(rows.len() >= 28, "{}", rows.len());
+    for status in ["pending", "paid", "cancelled", "expired"] {
+        assert!(
+            rows.iter().any(|p| p["status"] == status),
+            "no {status} demo payment"
+        );
+    }
+    let paid = rows.iter().find(|p| p["status"] == "paid").unwrap();
+    let id = paid["payment_id"].as_str().unwrap();
+    let (status, valid) = sb.check_validity(&sb.merchant.access_key, id).await;
+    assert_eq!(status, StatusCode::OK, "{valid}");
+    let attempts = sb.wait_attempts(id, 1).await;
+    assert_eq!(attempts[0]["status_code"], 200);
+    let pending = rows.iter().find(|p| p["status"] == "pending").unwrap();
+    let page = sb
+        .http
+        .get(format!(
+            "{}/process-checkout?payment_id={}",
+            sb.url,
+            pending["payment_id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+}

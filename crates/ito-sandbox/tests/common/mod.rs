@@ -28,6 +28,7 @@ pub fn config(dir: &std::path::Path) -> Config {
     config.webhook_retry_cap = Duration::from_millis(400);
     config.webhook_timeout = Duration::from_secs(2);
     config.write_demo_file = false;
+    config.demo_data = false;
     config
 }
 
