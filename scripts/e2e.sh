@@ -11,7 +11,8 @@ export TAURI_DRIVER="${TAURI_DRIVER:-$PWD/.tools/bin/tauri-driver}"
 command -v WebKitWebDriver >/dev/null 2>&1 || { echo "e2e: WebKitWebDriver missing (apt-get install webkit2gtk-driver)" >&2; exit 2; }
 
 [ "${E2E_SKIP_UI_BUILD:-0}" = 1 ] || npm --prefix ui run build --silent
-cargo build -p ito-merchant-desk -p ito-sandbox --bins
+# The whole workspace, as scripts/test.sh builds it: the same feature set reuses its artifacts.
+cargo build --workspace --bins --locked
 rm -rf artifacts/e2e
 
 xvfb-run -a -s '-screen 0 1280x800x24' \
