@@ -717,7 +717,7 @@ async fn pagination_neither_skips_nor_repeats_while_rows_are_added() {
 
 #[tokio::test]
 async fn sandbox_user_listing_and_demo_data() {
-    let sb = Sandbox::start().await;
+    let sb = Sandbox::start_with(tempfile::tempdir().unwrap(), |c| c.demo_data = true).await;
     let ak = sb.merchant.access_key.clone();
     let r = call(&sb, Method::GET, "/sandbox/users?limit=100", &ak, None).await;
     assert_eq!(r.status, StatusCode::OK);
