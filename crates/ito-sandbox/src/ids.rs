@@ -38,3 +38,19 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
+
+/// `serialize_with` form of [`rfc3339`] for Unix-millisecond fields.
+pub fn serialize_rfc3339<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*ms))
+}
+
+/// [`serialize_rfc3339`] for optional instants (`null` when absent).
+pub fn serialize_rfc3339_opt<S: serde::Serializer>(
+    ms: &Option<i64>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match ms {
+        Some(ms) => serialize_rfc3339(ms, s),
+        None => s.serialize_none(),
+    }
+}

@@ -87,32 +87,20 @@ pub struct Payment {
     pub transaction: Option<String>,
     #[serde(with = "rust_decimal::serde::str_option")]
     pub charge: Option<Decimal>,
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "ids::serialize_rfc3339")]
     pub created_at: i64,
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "ids::serialize_rfc3339")]
     pub expires_at: i64,
-    #[serde(serialize_with = "rfc3339_opt")]
+    #[serde(serialize_with = "ids::serialize_rfc3339_opt")]
     pub paid_at: Option<i64>,
-    #[serde(serialize_with = "rfc3339_opt")]
+    #[serde(serialize_with = "ids::serialize_rfc3339_opt")]
     pub cancelled_at: Option<i64>,
-    #[serde(serialize_with = "rfc3339_opt")]
+    #[serde(serialize_with = "ids::serialize_rfc3339_opt")]
     pub expired_at: Option<i64>,
 }
 
 fn currency_code<S: serde::Serializer>(c: &Currency, s: S) -> std::result::Result<S::Ok, S::Error> {
     s.serialize_str(c.code())
-}
-fn rfc3339<S: serde::Serializer>(ms: &i64, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(&ids::rfc3339(*ms))
-}
-fn rfc3339_opt<S: serde::Serializer>(
-    ms: &Option<i64>,
-    s: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    match ms {
-        Some(ms) => rfc3339(ms, s),
-        None => s.serialize_none(),
-    }
 }
 
 impl Payment {

@@ -68,16 +68,12 @@ pub struct User {
     pub phone: Option<String>,
     pub country: Option<String>,
     pub kyc_status: String,
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "ids::serialize_rfc3339")]
     pub created_at: i64,
     #[serde(skip)]
     pub seq: i64,
     #[serde(skip)]
     pub created_by_client_id: String,
-}
-
-fn rfc3339<S: serde::Serializer>(ms: &i64, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(&ids::rfc3339(*ms))
 }
 
 const SELECT: &str = "SELECT u.id, u.email, u.name, u.phone, u.country,

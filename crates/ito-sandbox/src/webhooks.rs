@@ -78,15 +78,11 @@ pub fn enqueue(conn: &Connection, p: &Payment, now: i64) -> Result<i64> {
 pub struct Attempt {
     pub delivery_id: i64,
     pub attempt: u32,
-    #[serde(serialize_with = "crate::webhooks::rfc3339")]
+    #[serde(serialize_with = "ids::serialize_rfc3339")]
     pub attempted_at: i64,
     pub status_code: Option<u16>,
     pub latency_ms: u64,
     pub error: Option<String>,
-}
-
-fn rfc3339<S: serde::Serializer>(ms: &i64, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(&ids::rfc3339(*ms))
 }
 
 pub fn attempts(conn: &Connection, payment_id: &str) -> Result<Vec<Attempt>> {
