@@ -87,32 +87,6 @@ fn push(fields: &mut FieldErrors, field: &str, msg: impl Into<String>) {
     fields.entry(field.to_owned()).or_default().push(msg.into());
 }
 
-/// The gateway's address check: one `@`, a sane local part, a dotted domain.
-pub fn valid_email(email: &str) -> bool {
-    let Some((local, domain)) = email.rsplit_once('@') else {
-        return false;
-    };
-    let local_ok = !local.is_empty()
-        && local.len() <= 64
-        && !local.starts_with('.')
-        && !local.ends_with('.')
-        && !local.contains("..")
-        && local
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
-    let labels: Vec<&str> = domain.split('.').collect();
-    let domain_ok = labels.len() >= 2
-        && domain.len() <= 253
-        && labels.iter().all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        });
-    local_ok && domain_ok && email.len() <= 254
-}
-
 /// An absolute http(s) URL, as the gateway demands for all three URLs.
 pub fn absolute_url(text: &str) -> Option<Url> {
     Url::parse(text.trim())
@@ -218,7 +192,7 @@ pub fn check(
         );
     }
     let email = input.customer_email.trim().to_owned();
-    if !valid_email(&email) {
+    if !ito_api::is_valid_email(&email) {
         push(&mut fields, "customerEmail", "Enter a valid email address.");
     }
     let mut url = |field: &str, given: Option<&str>, fallbacks: [Option<&str>; 2]| {

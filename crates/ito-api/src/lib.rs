@@ -27,7 +27,7 @@ pub use money::{Currency, Money, MoneyError};
 pub use oauth::{AuthorizationRequest, Redirect, TokenSet, UserSession};
 pub use observer::{AuthKind, Observer, RequestRecord};
 pub use pages::{Cursor, Page};
-pub use payments::{NewPayment, PaymentCreated, PaymentStatus, Validity};
+pub use payments::{NewPayment, PaymentCreated, PaymentStatus, Validity, is_valid_email};
 pub use sandbox::SandboxApi;
 pub use secret::Secret;
 pub use user::UserApi;

@@ -169,9 +169,47 @@ impl Client {
     }
 }
 
+/// The gateway's check of `customer_email`, for validating a form before sending: one `@`, a sane local part, a dotted domain.
+pub fn is_valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && domain.len() <= 253
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    local_ok && domain_ok && email.len() <= 254
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn emails_as_the_gateway_checks_them() {
+        for ok in ["buyer@example.com", "first.last+tag@example.co.jp"] {
+            assert!(is_valid_email(ok), "{ok}");
+        }
+        for bad in [
+            "", "a@b", "@b.co", "a@.co", "a b@c.co", "a@-b.co", ".a@b.co",
+        ] {
+            assert!(!is_valid_email(bad), "{bad}");
+        }
+    }
     use crate::money::Currency;
     use crate::secret::Secret;
     use crate::signing;
