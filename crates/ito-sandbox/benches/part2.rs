@@ -4,57 +4,19 @@
 //! `GET /healthz` of the same server as a ratio. Prints figures; asserts nothing.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use serde_json::Value;
+use support::{bin, serve};
+
+mod support;
 
 const CONCURRENCY: usize = 16;
 const REQUESTS: u64 = 6_000;
 const TRANSACTIONS: usize = 100_000;
 const PAGE: usize = 100;
-
-struct Serve {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ito-sandbox"))
-}
-
-fn serve(db: &std::path::Path) -> Serve {
-    let mut child = bin()
-        .args(["serve", "--addr", "127.0.0.1:0", "--db"])
-        .arg(db)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("ito-sandbox listening on ")
-        .unwrap()
-        .to_owned();
-    Serve { child, url }
-}
 
 /// Requests per second of `REQUESTS` requests from `CONCURRENCY` tasks.
 async fn rate<F, Fut>(requests: u64, send: F) -> f64
@@ -155,7 +117,7 @@ fn main() {
     )
     .unwrap();
     let m = merchants[0].clone();
-    let server = serve(&db);
+    let (server, _) = serve(&db);
     let url = server.url.clone();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async move {

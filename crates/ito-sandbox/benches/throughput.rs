@@ -3,53 +3,17 @@
 //! process start to the ready line. Prints figures; asserts nothing.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::serve;
+
+mod support;
 
 const CONCURRENCY: usize = 16;
 const REQUESTS: u64 = 6_000;
-
-struct Serve {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(db: &std::path::Path) -> (Serve, Duration) {
-    let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ito-sandbox"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--db"])
-        .arg(db)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let ready = started.elapsed();
-    let url = line
-        .trim()
-        .strip_prefix("ito-sandbox listening on ")
-        .unwrap()
-        .to_owned();
-    (Serve { child, url }, ready)
-}
 
 struct Figures {
     per_second: f64,
