@@ -27,6 +27,7 @@ pub const DB_FILE: &str = "desk.db";
 const ACTIVE_PROFILE: &str = "active_profile";
 const LANGUAGE: &str = "language";
 const THEME: &str = "theme";
+const ASK_EXPORT_PATH: &str = "export.ask_path";
 
 /// What the services tell the window about, as it happens.
 #[derive(Clone, Debug)]
@@ -82,6 +83,9 @@ pub enum Theme {
 pub struct Settings {
     pub language: Option<Language>,
     pub theme: Theme,
+    /// Exports ask for a file each time; otherwise they go straight to Downloads,
+    /// as a browser's downloads do.
+    pub ask_export_path: bool,
 }
 
 /// The answer of "Test connection".
@@ -593,7 +597,12 @@ impl Desk {
             Some("dark") => Theme::Dark,
             _ => Theme::System,
         };
-        Ok(Settings { language, theme })
+        let ask_export_path = self.store.setting(ASK_EXPORT_PATH).await?.as_deref() == Some("1");
+        Ok(Settings {
+            language,
+            theme,
+            ask_export_path,
+        })
     }
 
     pub async fn set_settings(&self, settings: Settings) -> Result<Settings> {
@@ -608,6 +617,8 @@ impl Desk {
         };
         self.store.set_setting(LANGUAGE, language).await?;
         self.store.set_setting(THEME, theme).await?;
+        let ask = settings.ask_export_path.then(|| "1".to_owned());
+        self.store.set_setting(ASK_EXPORT_PATH, ask).await?;
         self.settings().await
     }
 

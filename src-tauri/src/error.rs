@@ -29,6 +29,9 @@ pub enum Error {
     Api(#[from] ito_api::Error),
     #[error("local database: {0}")]
     Storage(String),
+    /// A file outside the app's own data (an export) could not be written.
+    #[error("{0}")]
+    File(String),
     #[error("embedded sandbox: {0}")]
     Sandbox(String),
     /// A failure of the app itself (a background task that died).
@@ -55,6 +58,7 @@ impl Error {
             Self::KeychainUnavailable(_) => ErrorKind::KeychainUnavailable,
             Self::Keychain(_) => ErrorKind::Keychain,
             Self::Storage(_) => ErrorKind::Storage,
+            Self::File(_) => ErrorKind::File,
             Self::Sandbox(_) => ErrorKind::Sandbox,
             Self::Internal(_) => ErrorKind::Internal,
             Self::Api(e) => match e.kind() {
@@ -110,6 +114,7 @@ pub enum ErrorKind {
     Signature,
     Decode,
     Storage,
+    File,
     Sandbox,
     Internal,
 }

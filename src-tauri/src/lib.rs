@@ -9,6 +9,7 @@ pub mod commands;
 pub mod desk;
 pub mod embedded;
 pub mod error;
+pub mod exports;
 pub mod ledger;
 pub mod navigation;
 pub mod overview;

@@ -11,13 +11,14 @@ use tauri_specta::Event;
 
 use crate::desk::{Desk, Language};
 use crate::error::{CommandError, Error};
+use crate::exports::ExportTarget;
 use crate::ledger::{LedgerFilter, LedgerPage, LedgerPayment, api_currency};
 use crate::payment_links::{
     PaymentDefaults, PaymentLinkCreated, PaymentLinkDefaults, PaymentLinkInput,
 };
 use crate::payments::{
-    ListenerSettings, ListenerStatus, PaymentDetail, PaymentEvent, PaymentEventSink, Payments,
-    Simulation,
+    ExportedCsv, ListenerSettings, ListenerStatus, PaymentDetail, PaymentEvent, PaymentEventSink,
+    Payments, Simulation,
 };
 use crate::webhook_events::{WebhookEventFilter, WebhookLogEntry};
 
@@ -233,20 +234,33 @@ pub async fn simulate_payment(
     Ok(payments(&ready).await?.simulate(id, action).await?)
 }
 
-/// Writes the rows matching `filter` to `path` (chosen with the save dialog) as
-/// CSV; returns how many rows were written.
+/// Writes the rows matching `filter` as CSV: to `path` when the user chose one in
+/// the save dialog, else into the Downloads folder under a name not yet taken.
 #[tauri::command]
 #[specta::specta]
 pub async fn export_payments_csv(
+    app: AppHandle,
     ready: State<'_, PaymentsReady>,
     filter: LedgerFilter,
-    path: String,
-) -> Result<u32> {
-    let n = payments(&ready)
-        .await?
-        .export_csv(filter, std::path::Path::new(&path))
-        .await?;
-    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    path: Option<String>,
+) -> Result<ExportedCsv> {
+    let target = match path {
+        Some(path) => ExportTarget::File(path.into()),
+        None => ExportTarget::Folder {
+            dir: downloads(&app)?,
+            name: format!("payments-{}.csv", chrono::Local::now().format("%Y%m%d")),
+        },
+    };
+    Ok(payments(&ready).await?.export_csv(filter, target).await?)
+}
+
+/// The user's Downloads folder; `~/Downloads` where the desktop names none.
+fn downloads(app: &AppHandle) -> std::result::Result<std::path::PathBuf, Error> {
+    let paths = app.path();
+    paths
+        .download_dir()
+        .or_else(|_| paths.home_dir().map(|home| home.join("Downloads")))
+        .map_err(|e| Error::File(format!("no Downloads folder: {e}")))
 }
 
 /// The active profile's webhook event log, newest first.

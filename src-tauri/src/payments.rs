@@ -3,7 +3,6 @@
 //! Like the desk, it knows nothing of Tauri: it reports changes through a sink.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use ito_api::Client;
@@ -12,6 +11,7 @@ use specta::Type;
 
 use crate::desk::Desk;
 use crate::error::{Error, FieldErrors, Result};
+use crate::exports::{self, ExportTarget};
 use crate::ledger::{self, LedgerFilter, LedgerPage, LedgerPayment, LedgerStatus, TimelineEntry};
 use crate::payment_links::{
     self, PaymentDefaults, PaymentLinkCreated, PaymentLinkDefaults, PaymentLinkInput,
@@ -90,6 +90,14 @@ pub struct PaymentDetail {
     pub webhook_events: Vec<WebhookLogEntry>,
     /// The profile is in test mode: the simulate buttons apply.
     pub test_mode: bool,
+}
+
+/// An export written: where it landed and how many payments it holds.
+#[derive(Clone, Debug, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportedCsv {
+    pub path: String,
+    pub rows: u32,
 }
 
 /// What the test-mode simulate buttons do, through the sandbox's control API.
@@ -506,17 +514,22 @@ impl Payments {
         .await
     }
 
-    /// Writes the payments matching `filter` to `path` as CSV; returns the row count.
-    pub async fn export_csv(&self, filter: LedgerFilter, path: &Path) -> Result<u64> {
+    /// Writes the payments matching `filter` as CSV to `target`.
+    pub async fn export_csv(
+        &self,
+        filter: LedgerFilter,
+        target: ExportTarget,
+    ) -> Result<ExportedCsv> {
         let profile = self.shared.desk.active_profile().await?;
-        let path = path.to_owned();
         self.store()
             .read(move |c| {
-                let file = std::fs::File::create(&path).map_err(|e| {
-                    Error::Storage(format!("cannot create {}: {e}", path.display()))
+                let (path, rows) = exports::write(&target, |out| {
+                    ledger::export_csv(c, &profile.id, &filter, out)
                 })?;
-                let mut out = std::io::BufWriter::new(file);
-                ledger::export_csv(c, &profile.id, &filter, &mut out)
+                Ok(ExportedCsv {
+                    path: path.to_string_lossy().into_owned(),
+                    rows: u32::try_from(rows).unwrap_or(u32::MAX),
+                })
             })
             .await
     }

@@ -13,6 +13,7 @@ use ito_api::sandbox::Faults;
 use ito_api::{Client, Credentials, Environment, PaymentId, Secret};
 use ito_merchant_desk::desk::{Desk, Options};
 use ito_merchant_desk::error::{CommandError, Error, ErrorKind};
+use ito_merchant_desk::exports::ExportTarget;
 use ito_merchant_desk::ledger::{LedgerFilter, LedgerStatus, TimelineKind};
 use ito_merchant_desk::overview::Currency;
 use ito_merchant_desk::payment_links::{self, PaymentLinkInput};
@@ -823,9 +824,18 @@ async fn the_list_filters_pages_and_exports_csv() {
     );
 
     // CSV of JPY only: BOM, header, decimal strings, Japanese intact.
-    let path = env.dir.path().join("payments.csv");
-    assert_eq!(env.payments.export_csv(jpy, &path).await.unwrap(), 3);
-    let bytes = std::fs::read(&path).unwrap();
+    let downloads = ExportTarget::Folder {
+        dir: env.dir.path().join("Downloads"),
+        name: "payments.csv".into(),
+    };
+    let exported = env.payments.export_csv(jpy, downloads).await.unwrap();
+    assert_eq!(exported.rows, 3);
+    assert!(
+        exported.path.ends_with("Downloads/payments.csv"),
+        "{}",
+        exported.path
+    );
+    let bytes = std::fs::read(&exported.path).unwrap();
     assert!(bytes.starts_with(&[0xEF, 0xBB, 0xBF]));
     let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
     let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
@@ -858,7 +868,10 @@ async fn the_list_filters_pages_and_exports_csv() {
         currency: Some(Currency::SgpUsd),
         ..LedgerFilter::default()
     };
-    env.payments.export_csv(only_sgp, &sgp).await.unwrap();
+    env.payments
+        .export_csv(only_sgp, ExportTarget::File(sgp.clone()))
+        .await
+        .unwrap();
     let sgp = std::fs::read_to_string(sgp).unwrap();
     assert!(
         sgp.contains(",15.50,SGP-USD,,,\"'=HYPERLINK(\"\"x\"\")\","),

@@ -343,10 +343,16 @@ async fn the_form_is_checked_field_by_field() {
 async fn settings_are_kept() {
     let dir = tempfile::tempdir().unwrap();
     let (desk, _) = open(dir.path()).await;
-    assert_eq!(desk.settings().await.unwrap().language, None);
+    let defaults = desk.settings().await.unwrap();
+    assert_eq!(defaults.language, None);
+    assert!(
+        !defaults.ask_export_path,
+        "exports go to Downloads by default"
+    );
     let chosen = Settings {
         language: Some(Language::Ja),
         theme: Theme::Dark,
+        ask_export_path: true,
     };
     assert_eq!(desk.set_settings(chosen).await.unwrap(), chosen);
     desk.shutdown().await;

@@ -40,7 +40,7 @@ const desk = {
   activeProfileId: 'p1',
   keychain: { state: 'available', backend: 'Secret Service' },
   embeddedSandboxUrl: null,
-  settings: { language: 'en', theme: 'system' },
+  settings: { language: 'en', theme: 'system', askExportPath: false },
   version: '0.1.0',
 } as DeskState;
 

@@ -38,7 +38,7 @@ function desk(keychain: KeychainStatus): DeskState {
     activeProfileId: 'p1',
     keychain,
     embeddedSandboxUrl: sandbox.baseUrl,
-    settings: { language: 'en', theme: 'system' },
+    settings: { language: 'en', theme: 'system', askExportPath: false },
     version: '0.1.0',
   };
 }

@@ -11,7 +11,7 @@ import { session } from '../lib/session.svelte';
 describe('LanguageSwitch', () => {
   beforeEach(() => {
     setLocale('en');
-    session.settings = { language: null, theme: 'system' };
+    session.settings = { language: null, theme: 'system', askExportPath: false };
     backend.saveSettings.mockImplementation(async (settings) => settings);
   });
 
@@ -23,6 +23,6 @@ describe('LanguageSwitch', () => {
     expect(getLocale()).toBe('ja');
     expect(document.documentElement.lang).toBe('ja');
     expect(await screen.findByText('言語')).toBeInTheDocument();
-    expect(backend.saveSettings).toHaveBeenCalledWith({ language: 'ja', theme: 'system' });
+    expect(backend.saveSettings).toHaveBeenCalledWith({ language: 'ja', theme: 'system', askExportPath: false });
   });
 });

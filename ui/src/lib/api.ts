@@ -6,6 +6,7 @@ import { commands, events } from './bindings';
 import type {
   CommandError_Serialize,
   ConnectionTest,
+  ExportedCsv,
   DeskState_Serialize,
   KeychainStatus,
   Overview_Serialize,
@@ -36,6 +37,7 @@ import { ApiError } from './errors';
 export type {
   ConnectionTest,
   Currency,
+  ExportedCsv,
   CurrencyBalance,
   DayVolume,
   KeychainProblem,
@@ -113,7 +115,8 @@ export const verifyPayment = (id: number): Promise<LedgerPayment> => unwrap(comm
 export const simulatePayment = (id: number, action: Simulation): Promise<LedgerPayment> =>
   unwrap(commands.simulatePayment(id, action));
 /** Resolves with the number of rows written. */
-export const exportPaymentsCsv = (filter: LedgerFilter, path: string): Promise<number> =>
+/** `path` is the file chosen in the save dialog; null saves to Downloads under a new name. */
+export const exportPaymentsCsv = (filter: LedgerFilter, path: string | null): Promise<ExportedCsv> =>
   unwrap(commands.exportPaymentsCsv(filter, path));
 export const webhookEvents = (filter: WebhookEventFilter): Promise<WebhookLogEntry[]> =>
   unwrap(commands.webhookEvents(filter));

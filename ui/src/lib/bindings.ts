@@ -47,10 +47,10 @@ export const commands = {
 	/**  Test mode only: pay, cancel, expire or redeliver through the sandbox. */
 	simulatePayment: (id: number, action: Simulation) => typedError<LedgerPayment_Serialize, CommandError_Serialize>(__TAURI_INVOKE("simulate_payment", { id, action })),
 	/**
-	 *  Writes the rows matching `filter` to `path` (chosen with the save dialog) as
-	 *  CSV; returns how many rows were written.
+	 *  Writes the rows matching `filter` as CSV: to `path` when the user chose one in
+	 *  the save dialog, else into the Downloads folder under a name not yet taken.
 	 */
-	exportPaymentsCsv: (filter: LedgerFilter_Deserialize, path: string) => typedError<number, CommandError_Serialize>(__TAURI_INVOKE("export_payments_csv", { filter, path })),
+	exportPaymentsCsv: (filter: LedgerFilter_Deserialize, path: string | null) => typedError<ExportedCsv, CommandError_Serialize>(__TAURI_INVOKE("export_payments_csv", { filter, path })),
 	/**  The active profile's webhook event log, newest first. */
 	webhookEvents: (filter: WebhookEventFilter_Deserialize) => typedError<WebhookLogEntry_Serialize[], CommandError_Serialize>(__TAURI_INVOKE("webhook_events", { filter })),
 	/**  Verifies a stored delivery again and applies it to the ledger. */
@@ -169,7 +169,13 @@ export type DeskState_Serialize = {
 };
 
 /**  Stable names the UI matches on; never renamed, only added to. */
-export type ErrorKind = "validation" | "not_found" | "conflict" | "keychain_unavailable" | "keychain" | "unauthorized" | "forbidden" | "rate_limited" | "server" | "network" | "timeout" | "signature" | "decode" | "storage" | "sandbox" | "internal";
+export type ErrorKind = "validation" | "not_found" | "conflict" | "keychain_unavailable" | "keychain" | "unauthorized" | "forbidden" | "rate_limited" | "server" | "network" | "timeout" | "signature" | "decode" | "storage" | "file" | "sandbox" | "internal";
+
+/**  An export written: where it landed and how many payments it holds. */
+export type ExportedCsv = {
+	path: string,
+	rows: number,
+};
 
 export type Header = {
 	name: string,
@@ -730,12 +736,22 @@ export type Settings = Settings_Serialize | Settings_Deserialize;
 export type Settings_Deserialize = {
 	language?: Language | null,
 	theme: Theme,
+	/**
+	 *  Exports ask for a file each time; otherwise they go straight to Downloads,
+	 *  as a browser's downloads do.
+	 */
+	askExportPath: boolean,
 };
 
 /**  User preferences. An absent language means "follow the OS" (the UI decides). */
 export type Settings_Serialize = {
 	language: Language | null,
 	theme: Theme,
+	/**
+	 *  Exports ask for a file each time; otherwise they go straight to Downloads,
+	 *  as a browser's downloads do.
+	 */
+	askExportPath: boolean,
 };
 
 /**  What the test-mode simulate buttons do, through the sandbox's control API. */

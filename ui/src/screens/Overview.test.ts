@@ -61,7 +61,7 @@ describe('Overview', () => {
       activeProfileId: null,
       keychain: { state: 'available', backend: 'test' },
       embeddedSandboxUrl: null,
-      settings: { language: null, theme: 'system' },
+      settings: { language: null, theme: 'system', askExportPath: false },
       version: '0',
     });
     backend.onProfilesChanged.mockResolvedValue(() => {});

@@ -8,7 +8,12 @@ const backend = vi.hoisted(() => ({
   onPaymentChanged: vi.fn(),
 }));
 vi.mock('../lib/api', () => backend);
-const desktop = vi.hoisted(() => ({ copyText: vi.fn(), openInBrowser: vi.fn(), chooseCsvPath: vi.fn() }));
+const desktop = vi.hoisted(() => ({
+  copyText: vi.fn(),
+  openInBrowser: vi.fn(),
+  chooseCsvPath: vi.fn(),
+  showInFolder: vi.fn(),
+}));
 vi.mock('../lib/desktop', () => desktop);
 
 import Payments from './Payments.svelte';
@@ -153,9 +158,9 @@ describe('Payments', () => {
     expect(backend.paymentsPage).toHaveBeenCalledTimes(1);
   });
 
-  it('exports the current filter to the file chosen in the save dialog', async () => {
-    desktop.chooseCsvPath.mockResolvedValue('/home/hanako/payments.csv');
-    backend.exportPaymentsCsv.mockResolvedValue(1234);
+  it('exports the current filter straight to Downloads, and shows the file in its folder', async () => {
+    session.settings = { language: 'en', theme: 'system', askExportPath: false };
+    backend.exportPaymentsCsv.mockResolvedValue({ path: '/home/hanako/Downloads/payments-20261124 (2).csv', rows: 1234 });
     render(Payments);
     await waitFor(() => expect(rows().length).toBeGreaterThan(0));
     await fireEvent.change(screen.getByTestId('payments-filter-status'), { target: { value: 'paid' } });
@@ -164,21 +169,52 @@ describe('Payments', () => {
     await waitFor(() =>
       expect(backend.exportPaymentsCsv).toHaveBeenCalledWith(
         { search: null, status: 'paid', currency: null, createdFrom: null, createdTo: null },
-        '/home/hanako/payments.csv',
+        null,
       ),
     );
-    expect(await screen.findByTestId('payments-export-result')).toHaveTextContent(
-      '1,234 payments written to /home/hanako/payments.csv.',
+    expect(desktop.chooseCsvPath).not.toHaveBeenCalled();
+    const result = await screen.findByTestId('payments-export-result');
+    expect(result).toHaveTextContent('1,234 payments written to /home/hanako/Downloads/payments-20261124 (2).csv.');
+    expect(result).toHaveAttribute('data-state', 'ok');
+    await fireEvent.click(screen.getByTestId('payments-export-reveal'));
+    expect(desktop.showInFolder).toHaveBeenCalledWith('/home/hanako/Downloads/payments-20261124 (2).csv');
+  });
+
+  it('asks for a file first when Settings say so', async () => {
+    session.settings = { language: 'en', theme: 'system', askExportPath: true };
+    desktop.chooseCsvPath.mockResolvedValue('/home/hanako/payments.csv');
+    backend.exportPaymentsCsv.mockResolvedValue({ path: '/home/hanako/payments.csv', rows: 3 });
+    render(Payments);
+    await waitFor(() => expect(rows().length).toBeGreaterThan(0));
+    await fireEvent.click(screen.getByTestId('payments-export'));
+    await waitFor(() =>
+      expect(backend.exportPaymentsCsv).toHaveBeenCalledWith(expect.anything(), '/home/hanako/payments.csv'),
     );
     expect(desktop.chooseCsvPath.mock.calls[0]?.[0]).toMatch(/^payments-\d{8}\.csv$/);
+    expect(await screen.findByTestId('payments-export-result')).toHaveTextContent(
+      '3 payments written to /home/hanako/payments.csv.',
+    );
   });
 
   it('writes nothing when the save dialog is cancelled', async () => {
+    session.settings = { language: 'en', theme: 'system', askExportPath: true };
     desktop.chooseCsvPath.mockResolvedValue(null);
     render(Payments);
     await waitFor(() => expect(rows().length).toBeGreaterThan(0));
     await fireEvent.click(screen.getByTestId('payments-export'));
     await waitFor(() => expect(desktop.chooseCsvPath).toHaveBeenCalled());
     expect(backend.exportPaymentsCsv).not.toHaveBeenCalled();
+  });
+
+  it('shows a failed export with its reason', async () => {
+    session.settings = { language: 'en', theme: 'system', askExportPath: false };
+    backend.exportPaymentsCsv.mockRejectedValue(new Error('cannot create /home/hanako/Downloads: read-only'));
+    render(Payments);
+    await waitFor(() => expect(rows().length).toBeGreaterThan(0));
+    await fireEvent.click(screen.getByTestId('payments-export'));
+    const result = await screen.findByTestId('payments-export-result');
+    expect(result).toHaveAttribute('data-state', 'error');
+    expect(result).toHaveTextContent('The export failed: cannot create /home/hanako/Downloads: read-only');
+    expect(screen.queryByTestId('payments-export-reveal')).not.toBeInTheDocument();
   });
 });

@@ -149,6 +149,9 @@ export const en = {
   'settings.theme.system': 'Follow the system',
   'settings.theme.light': 'Light',
   'settings.theme.dark': 'Dark',
+  'settings.exports': 'Exports',
+  'settings.exports.ask': 'Ask where to save each export',
+  'settings.exports.hint': 'Otherwise exports are saved straight to your Downloads folder, never replacing a file already there.',
   'settings.profile.saved': 'Profile saved.',
 
   'validation.required': 'Required.',
@@ -187,6 +190,8 @@ export const en = {
   'payments.exporting': 'Exporting…',
   'payments.export.file_type': 'CSV file',
   'payments.export.done': '{count} payments written to {path}.',
+  'payments.export.reveal': 'Show in folder',
+  'payments.export.reveal_failed': 'Cannot show the file: {message}',
   'payments.export.failed': 'The export failed: {message}',
   'payments.search': 'Search',
   'payments.search.placeholder': 'Order reference, email or payment ID',

@@ -149,6 +149,9 @@ export const ja: Catalogue = {
   'settings.theme.system': 'システムに合わせる',
   'settings.theme.light': 'ライト',
   'settings.theme.dark': 'ダーク',
+  'settings.exports': 'エクスポート',
+  'settings.exports.ask': 'エクスポートのたびに保存先を確認する',
+  'settings.exports.hint': 'オフの場合はダウンロードフォルダーに直接保存します。同じ名前のファイルは上書きしません。',
   'settings.profile.saved': 'プロファイルを保存しました。',
 
   'validation.required': '必須項目です。',
@@ -188,6 +191,8 @@ export const ja: Catalogue = {
   'payments.exporting': 'エクスポート中…',
   'payments.export.file_type': 'CSV ファイル',
   'payments.export.done': '{count} 件の決済を {path} に書き出しました。',
+  'payments.export.reveal': 'フォルダーで表示',
+  'payments.export.reveal_failed': 'ファイルを表示できません: {message}',
   'payments.export.failed': 'エクスポートに失敗しました: {message}',
   'payments.search': '検索',
   'payments.search.placeholder': '注文番号、メールアドレス、決済 ID',

@@ -1,0 +1,171 @@
+//! Files the app writes for the user (exports): written whole or not at all, and a
+//! file of the same name in a folder is never replaced.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use tempfile::NamedTempFile;
+
+use crate::error::{Error, Result};
+
+/// Where an export goes.
+#[derive(Clone, Debug)]
+pub enum ExportTarget {
+    /// A file the user chose; the save dialog has already asked before replacing it.
+    File(PathBuf),
+    /// A folder (Downloads): the file is named `name`, or `name (2)`, `name (3)`… when
+    /// that is taken.
+    Folder { dir: PathBuf, name: String },
+}
+
+/// How far the numbered names go before giving up on a crowded folder.
+const MAX_SUFFIX: u32 = 1000;
+
+/// Writes what `fill` produces to `target` through a temporary file beside it, synced
+/// before it takes its final name, so a failure midway leaves no half-written export.
+/// Returns the final path and what `fill` returned.
+pub fn write<T>(
+    target: &ExportTarget,
+    fill: impl FnOnce(&mut BufWriter<&std::fs::File>) -> Result<T>,
+) -> Result<(PathBuf, T)> {
+    let dir = match target {
+        ExportTarget::File(path) => path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_owned(),
+        ExportTarget::Folder { dir, .. } => {
+            std::fs::create_dir_all(dir).map_err(|e| file_error("create", dir, &e))?;
+            dir.clone()
+        }
+    };
+    let temp = NamedTempFile::with_prefix_in(".export-", &dir)
+        .map_err(|e| file_error("write in", &dir, &e))?;
+    let value = {
+        let mut out = BufWriter::new(temp.as_file());
+        let value = fill(&mut out)?;
+        out.flush()
+            .map_err(|e| file_error("write", temp.path(), &e))?;
+        value
+    };
+    temp.as_file()
+        .sync_all()
+        .map_err(|e| file_error("write", temp.path(), &e))?;
+    let path = match target {
+        ExportTarget::File(path) => {
+            temp.persist(path)
+                .map_err(|e| file_error("save", path, &e.error))?;
+            path.clone()
+        }
+        ExportTarget::Folder { dir, name } => persist_new(temp, dir, name)?,
+    };
+    Ok((path, value))
+}
+
+/// Gives `temp` the first free name among `name`, `name (2)`, … in `dir`.
+fn persist_new(mut temp: NamedTempFile, dir: &Path, name: &str) -> Result<PathBuf> {
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => (stem, format!(".{ext}")),
+        _ => (name, String::new()),
+    };
+    for n in 1..=MAX_SUFFIX {
+        let candidate = if n == 1 {
+            dir.join(name)
+        } else {
+            dir.join(format!("{stem} ({n}){ext}"))
+        };
+        match temp.persist_noclobber(&candidate) {
+            Ok(_) => return Ok(candidate),
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => temp = e.file,
+            Err(e) => return Err(file_error("save", &candidate, &e.error)),
+        }
+    }
+    Err(Error::File(format!(
+        "{} already holds {MAX_SUFFIX} files named like {name}; choose another folder",
+        dir.display()
+    )))
+}
+
+fn file_error(what: &str, path: &Path, e: &std::io::Error) -> Error {
+    Error::File(format!("cannot {what} {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(path: &Path) -> String {
+        std::fs::read_to_string(path).unwrap()
+    }
+
+    fn put(text: &str) -> impl FnOnce(&mut BufWriter<&std::fs::File>) -> Result<()> {
+        move |out| {
+            out.write_all(text.as_bytes())
+                .map_err(|e| Error::File(e.to_string()))
+        }
+    }
+
+    #[test]
+    fn a_folder_export_never_replaces_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = ExportTarget::Folder {
+            dir: dir.path().join("Downloads"),
+            name: "payments-20261124.csv".into(),
+        };
+        let names: Vec<String> = (0..3)
+            .map(|i| {
+                let (path, ()) = write(&target, put(&format!("run {i}"))).unwrap();
+                assert_eq!(text(&path), format!("run {i}"));
+                path.file_name().unwrap().to_string_lossy().into_owned()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "payments-20261124.csv",
+                "payments-20261124 (2).csv",
+                "payments-20261124 (3).csv"
+            ]
+        );
+        // Only the three exports: no temporary file left behind.
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("Downloads"))
+                .unwrap()
+                .count(),
+            3
+        );
+    }
+
+    #[test]
+    fn a_failed_export_leaves_the_chosen_file_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mine.csv");
+        std::fs::write(&path, "before").unwrap();
+        let target = ExportTarget::File(path.clone());
+        let failed = write(&target, |out| {
+            put("half")(out)?;
+            Err::<(), _>(Error::Storage("the disk is gone".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(text(&path), "before");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let (written, ()) = write(&target, put("after")).unwrap();
+        assert_eq!((written, text(&path).as_str()), (path.clone(), "after"));
+    }
+
+    #[test]
+    fn an_unwritable_place_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("file");
+        std::fs::write(&blocker, "").unwrap();
+        let target = ExportTarget::Folder {
+            dir: blocker.join("sub"),
+            name: "x.csv".into(),
+        };
+        let e = write(&target, |_| Ok(())).unwrap_err();
+        assert!(
+            matches!(&e, Error::File(m) if m.contains("cannot create")),
+            "{e}"
+        );
+    }
+}
