@@ -155,7 +155,12 @@ fn instant(field: &str, value: Option<&str>) -> Result<Option<i64>> {
 /// Searches this short use LIKE (trigrams need three characters).
 const MIN_TRIGRAM_CHARS: usize = 3;
 
-fn bind(profile_id: &str, filter: &LedgerFilter) -> Result<Bound> {
+/// Past this many trigram matches a search is common enough that walking the newest
+/// rows finds a page sooner than fetching every match from the index, and a scan
+/// counts them sooner too.
+const DENSE_MATCHES: i64 = 1000;
+
+fn bind(conn: &Connection, profile_id: &str, filter: &LedgerFilter) -> Result<Bound> {
     let from = instant("createdFrom", filter.created_from.as_deref())?;
     let to = instant("createdTo", filter.created_to.as_deref())?;
     let mut b = Bound {
@@ -184,27 +189,42 @@ fn bind(profile_id: &str, filter: &LedgerFilter) -> Result<Bound> {
         .filter(|s| !s.is_empty());
     if let Some(text) = search {
         let text: String = text.chars().take(MAX_SEARCH_CHARS).collect();
-        if text.chars().count() >= MIN_TRIGRAM_CHARS {
+        let phrase = (text.chars().count() >= MIN_TRIGRAM_CHARS)
             // One quoted phrase: whatever the user typed is matched as text, never as
             // FTS syntax.
-            b.and(
+            .then(|| format!("\"{}\"", text.replace('"', "\"\"")));
+        match phrase {
+            Some(phrase) if !is_dense(conn, &phrase)? => b.and(
                 "id IN (SELECT rowid FROM payments_search WHERE payments_search MATCH ?)",
-                Value::Text(format!("\"{}\"", text.replace('"', "\"\""))),
-            );
-        } else {
-            // LIKE wildcards typed by the user are matched literally.
-            let escaped = text
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            b.and(
-                "(custom LIKE ? ESCAPE '\\' OR customer_email LIKE ? ESCAPE '\\' \
-                 OR payment_id LIKE ? ESCAPE '\\')",
-                Value::Text(format!("%{escaped}%")),
-            );
+                Value::Text(phrase),
+            ),
+            // Both match the text anywhere in the three columns, ASCII letters in any case.
+            _ => {
+                // LIKE wildcards typed by the user are matched literally.
+                let escaped = text
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                b.and(
+                    "(custom LIKE ? ESCAPE '\\' OR customer_email LIKE ? ESCAPE '\\' \
+                     OR payment_id LIKE ? ESCAPE '\\')",
+                    Value::Text(format!("%{escaped}%")),
+                );
+            }
         }
     }
     Ok(b)
+}
+
+/// Whether `phrase` matches more than [`DENSE_MATCHES`] rows (of any profile); the
+/// index stops looking once it has found that many.
+fn is_dense(conn: &Connection, phrase: &str) -> Result<bool> {
+    let mut probe = conn.prepare_cached(
+        "SELECT count(*) FROM
+         (SELECT rowid FROM payments_search WHERE payments_search MATCH ?1 LIMIT ?2)",
+    )?;
+    let found: i64 = probe.query_row((phrase, DENSE_MATCHES + 1), |r| r.get(0))?;
+    Ok(found > DENSE_MATCHES)
 }
 
 pub fn currency_code(c: Currency) -> &'static str {
@@ -280,7 +300,7 @@ pub fn page(
     cursor: Option<&str>,
     limit: Option<u32>,
 ) -> Result<LedgerPage> {
-    let filtered = bind(profile_id, filter)?;
+    let filtered = bind(conn, profile_id, filter)?;
     let after = parse_cursor(cursor)?;
     let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
     let mut b = Bound {
@@ -666,7 +686,7 @@ pub fn export_csv(
     filter: &LedgerFilter,
     out: &mut impl Write,
 ) -> Result<u64> {
-    let b = bind(profile_id, filter)?;
+    let b = bind(conn, profile_id, filter)?;
     let io = |e: std::io::Error| Error::Storage(format!("cannot write the export: {e}"));
     out.write_all("\u{feff}".as_bytes()).map_err(io)?;
     write_record(out, CSV_HEADER.iter().map(|s| (*s).to_owned())).map_err(io)?;
@@ -762,9 +782,75 @@ mod tests {
             created_from: Some("yesterday".into()),
             ..LedgerFilter::default()
         };
-        match bind("prf", &f) {
+        let conn = Connection::open_in_memory().unwrap();
+        match bind(&conn, "prf", &f) {
             Err(Error::Validation { fields, .. }) => assert!(fields.contains_key("createdFrom")),
             other => panic!("{:?}", other.map(|_| ())),
+        }
+    }
+
+    /// Common searches walk the rows, rare ones ask the trigram index: both find the
+    /// same payments.
+    #[tokio::test]
+    async fn dense_and_sparse_searches_find_the_same_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&dir.path().join("desk.db")).unwrap();
+        let rows = 1200;
+        store
+            .write(move |tx| {
+                for i in 0..rows {
+                    tx.execute(
+                        "INSERT INTO payments (profile_id, idempotency_key, request, status,
+                         payment_id, custom, amount, currency, customer_email, created_at,
+                         updated_at)
+                         VALUES ('prf', ?1, '{}', 'pending', ?2, ?3, '100', 'JPY', ?4, ?5, 0)",
+                        (
+                            format!("k{i}"),
+                            format!("PAY{i:08}"),
+                            format!("ORD-{i}"),
+                            format!("buyer{}@Example.JP", i % 7),
+                            i,
+                        ),
+                    )?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let cases = [
+            ("example.jp", true, rows),
+            ("EXAMPLE", true, rows),
+            ("ORD-11", false, 111),
+            (
+                "buyer3@",
+                false,
+                (0..rows).filter(|i| i % 7 == 3).count() as u32,
+            ),
+            ("PAY0000004", false, 10),
+            ("no such thing", false, 0),
+        ];
+        for (term, dense, expected) in cases {
+            let filter = LedgerFilter {
+                search: Some(term.into()),
+                ..LedgerFilter::default()
+            };
+            let (is, page) = store
+                .read(move |c| {
+                    let phrase = format!("\"{term}\"");
+                    Ok((
+                        is_dense(c, &phrase)?,
+                        page(c, "prf", &filter, None, Some(50))?,
+                    ))
+                })
+                .await
+                .unwrap();
+            assert_eq!(is, dense, "{term}");
+            assert_eq!(page.total, Some(expected), "{term}");
+            let lower = term.to_lowercase();
+            for row in &page.rows {
+                let text = format!("{} {} {:?}", row.custom, row.customer_email, row.payment_id);
+                assert!(text.to_lowercase().contains(&lower), "{term}: {text}");
+            }
         }
     }
 }
