@@ -111,8 +111,10 @@ pub struct Desk {
     embedded_url: RwLock<Option<String>>,
     /// Secrets held only in memory: the embedded profile's, when no keychain works.
     memory: Mutex<HashMap<String, Secrets>>,
-    /// One client per profile, so its OAuth token cache lives as long as the app.
-    clients: Mutex<HashMap<String, Client>>,
+    /// One client per profile, so its OAuth token cache lives as long as the app. An
+    /// async lock held while one is built: two built at once would each sign a double
+    /// submit in the same second to the same (refused) signature.
+    clients: tokio::sync::Mutex<HashMap<String, Client>>,
     /// The active profile's Overview, computed while the window loads.
     first_overview: tokio::sync::Mutex<Option<Prefetched>>,
     log: mpsc::UnboundedSender<Pending>,
@@ -160,7 +162,7 @@ impl Desk {
             embedded: tokio::sync::Mutex::new(None),
             embedded_url: RwLock::new(None),
             memory: Mutex::new(HashMap::new()),
-            clients: Mutex::new(HashMap::new()),
+            clients: tokio::sync::Mutex::new(HashMap::new()),
             first_overview: tokio::sync::Mutex::new(None),
             log,
             events,
@@ -388,7 +390,7 @@ impl Desk {
             self.replace_secrets(&existing, &checked).await?;
         }
         let updated = profiles::update(&self.store, id, &checked).await?;
-        self.forget_client(id)?;
+        self.forget_client(id).await;
         self.emit(DeskEvent::ProfilesChanged);
         if self.active_profile_id().await?.as_deref() == Some(id) {
             self.emit(DeskEvent::ProfileSwitched {
@@ -437,7 +439,7 @@ impl Desk {
         }
         self.memory.lock().map_err(poisoned)?.remove(id);
         profiles::delete(&self.store, id).await?;
-        self.forget_client(id)?;
+        self.forget_client(id).await;
         self.emit(DeskEvent::ProfilesChanged);
         if was_active {
             let next = self.active_profile_id().await?;
@@ -512,7 +514,8 @@ impl Desk {
 
     /// The profile's SDK client, built once (secrets read from the keychain then).
     pub async fn client(&self, profile: &StoredProfile) -> Result<Client> {
-        if let Some(c) = self.clients.lock().map_err(poisoned)?.get(&profile.id) {
+        let mut clients = self.clients.lock().await;
+        if let Some(c) = clients.get(&profile.id) {
             return Ok(c.clone());
         }
         let base_url = if profile.is_embedded() {
@@ -536,16 +539,12 @@ impl Desk {
                 });
             })
             .build()?;
-        self.clients
-            .lock()
-            .map_err(poisoned)?
-            .insert(profile.id.clone(), client.clone());
+        clients.insert(profile.id.clone(), client.clone());
         Ok(client)
     }
 
-    fn forget_client(&self, id: &str) -> Result<()> {
-        self.clients.lock().map_err(poisoned)?.remove(id);
-        Ok(())
+    async fn forget_client(&self, id: &str) {
+        self.clients.lock().await.remove(id);
     }
 
     pub async fn request_log(&self, filter: RequestLogFilter) -> Result<Vec<RequestLogEntry>> {

@@ -116,16 +116,6 @@ struct Shared {
     events: PaymentEventSink,
     http: reqwest::Client,
     forward_to: RwLock<Option<url::Url>>,
-    /// Held while the profile's client is fetched: two clients built at once would
-    /// each sign a double submit in the same second to the same, refused, signature.
-    client_once: tokio::sync::Mutex<()>,
-}
-
-impl Shared {
-    async fn client(&self, profile: &StoredProfile) -> Result<Client> {
-        let _one = self.client_once.lock().await;
-        self.desk.client(profile).await
-    }
 }
 
 struct Running {
@@ -210,7 +200,6 @@ impl Payments {
                 events,
                 http,
                 forward_to: RwLock::new(None),
-                client_once: tokio::sync::Mutex::new(()),
             }),
             running: tokio::sync::Mutex::new(Running {
                 settings: settings.clone(),
@@ -232,7 +221,7 @@ impl Payments {
 
     async fn profile(&self) -> Result<(StoredProfile, Client)> {
         let profile = self.shared.desk.active_profile().await?;
-        let client = self.shared.client(&profile).await?;
+        let client = self.shared.desk.client(&profile).await?;
         Ok((profile, client))
     }
 
@@ -637,6 +626,7 @@ async fn receive(shared: &Shared, delivery: Delivery) -> Result<(Verification, S
     let secret = match profiles::get(store, &delivery.profile_id).await {
         Ok(profile) => Some(
             shared
+                .desk
                 .client(&profile)
                 .await?
                 .credentials()
