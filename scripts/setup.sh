@@ -39,10 +39,15 @@ for tool in cargo node npm; do
   command -v "$tool" >/dev/null 2>&1 || { echo "setup: $tool is required but not installed" >&2; exit 1; }
 done
 
+# The lock file is npm 11's and Vite 8 does not install with an older npm: a machine
+# left on one installs with npm 11 fetched for this run only.
+npm_ci=(npm ci)
+[ "$(npm --version | cut -d. -f1)" -ge 11 ] || npm_ci=(npx --yes npm@11 ci)
+
 if [ -f ui/package-lock.json ]; then
   stamp=ui/node_modules/.package-lock.json
   if [ ! -f "$stamp" ] || [ ui/package-lock.json -nt "$stamp" ]; then
-    (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+    (cd ui && "${npm_ci[@]}" --no-audit --no-fund --loglevel=error)
   fi
 fi
 
