@@ -486,7 +486,16 @@ pub async fn delete(store: &Store, id: &str) -> Result<()> {
     let id = id.to_owned();
     store
         .write(move |tx| {
-            tx.execute("DELETE FROM request_log WHERE profile_id = ?1", [&id])?;
+            // Nothing of a removed profile stays behind: its ledger (with the timeline),
+            // webhook log and link defaults go with it.
+            for table in [
+                "request_log",
+                "payments",
+                "webhook_events",
+                "payment_defaults",
+            ] {
+                tx.execute(&format!("DELETE FROM {table} WHERE profile_id = ?1"), [&id])?;
+            }
             tx.execute("DELETE FROM profiles WHERE id = ?1", [&id])?;
             Ok(())
         })

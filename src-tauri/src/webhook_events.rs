@@ -21,6 +21,9 @@ pub const TOLERANCE: Duration = Duration::from_secs(300);
 /// The largest body stored; the gateway's events are a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 const MAX_PAGE: u32 = 500;
+/// The log keeps the newest this many deliveries (of every profile), so a flood of
+/// forgeries cannot fill the disk; the ledger keeps what they changed.
+pub const KEEP_EVENTS: i64 = 20_000;
 
 /// The verification result of one delivery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
@@ -242,6 +245,8 @@ fn insert(
         verification.status_code()
     ])?;
     let id = tx.last_insert_rowid();
+    tx.prepare_cached("DELETE FROM webhook_events WHERE id <= ?1 - ?2")?
+        .execute((id, KEEP_EVENTS))?;
     let payment = match (&event, verification) {
         (Some(e), Verification::Verified) => ledger::apply_paid(tx, &d.profile_id, e, id, now)?,
         (Some(e), _) => {
@@ -429,4 +434,41 @@ pub async fn forward(
             get(tx, id)
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_log_keeps_the_newest_deliveries_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("desk.db")).unwrap();
+        let oldest = store
+            .write(|tx| {
+                tx.execute(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+                     INSERT INTO webhook_events (profile_id, received_at, headers, body,
+                     verification, answered)
+                     SELECT 'prf', i, '[]', x'', 'bad_signature', 403 FROM n",
+                    [KEEP_EVENTS],
+                )?;
+                let forged = Delivery {
+                    profile_id: "prf".into(),
+                    remote_addr: None,
+                    headers: HeaderMap::new(),
+                    body: b"{}".to_vec(),
+                };
+                let refused = Err((Verification::BadSignature, "forged".into()));
+                insert(tx, &forged, refused, 0)?;
+                Ok(
+                    tx.query_row("SELECT min(id), count(*) FROM webhook_events", [], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+                    })?,
+                )
+            })
+            .await
+            .unwrap();
+        assert_eq!(oldest, (2, KEEP_EVENTS));
+    }
 }

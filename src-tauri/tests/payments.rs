@@ -278,6 +278,23 @@ async fn a_link_is_paid_the_webhook_lands_and_the_ledger_shows_charge_and_net() 
         1
     );
     assert!(seen.iter().any(|e| matches!(e, PaymentEvent::WebhookReceived(w) if w.verification == Verification::Verified)));
+
+    // A removed profile leaves nothing behind: no ledger rows, timeline or webhook log.
+    env.desk.remove_profile(&profile_id).await.unwrap();
+    let left: i64 = env
+        .desk
+        .store()
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT (SELECT count(*) FROM payments) + (SELECT count(*) FROM payment_timeline)
+                 + (SELECT count(*) FROM webhook_events) + (SELECT count(*) FROM payments_search)",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
     env.shutdown().await;
 }
 

@@ -122,7 +122,7 @@ export const en = {
   'settings.profile.new_title': 'New profile',
   'settings.profile.edit_title': 'Edit “{name}”',
   'settings.profile.remove_confirm':
-    'Remove the profile “{name}”? Its secrets are deleted from the keychain.',
+    'Remove the profile “{name}”? Its secrets are deleted from the keychain, and its payments ledger and webhook log from this computer (export the payments first to keep them).',
   'settings.profile.name': 'Name',
   'settings.profile.mode': 'Mode',
   'settings.profile.mode.hint': 'Active mode moves real money.',

@@ -122,7 +122,7 @@ export const ja: Catalogue = {
   'settings.profile.new_title': '新しいプロファイル',
   'settings.profile.edit_title': '「{name}」を編集',
   'settings.profile.remove_confirm':
-    'プロファイル「{name}」を削除しますか？シークレットはキーチェーンから削除されます。',
+    'プロファイル「{name}」を削除しますか？シークレットはキーチェーンから、決済台帳と Webhook ログはこのコンピューターから削除されます（残す場合は先に決済をエクスポートしてください）。',
   'settings.profile.name': '名前',
   'settings.profile.mode': 'モード',
   'settings.profile.mode.hint': '本番モードでは実際のお金が動きます。',
