@@ -109,6 +109,8 @@ pub struct WebhookLogEntry {
     pub delivery_id: Option<String>,
     pub attempt: Option<u32>,
     pub payment_id: Option<String>,
+    /// That payment's row in this profile's ledger, when the app created it.
+    pub ledger_id: Option<i64>,
     /// The status code the listener answered.
     pub answered: u16,
     pub forwarded_to: Option<String>,
@@ -271,7 +273,9 @@ fn insert(
 }
 
 const COLUMNS: &str = "id, profile_id, received_at, remote_addr, headers, body, verification, \
-    reason, delivery_id, attempt, payment_id, answered, forwarded_to, forward_status, forward_error";
+    reason, delivery_id, attempt, payment_id, answered, forwarded_to, forward_status, forward_error, \
+    (SELECT p.id FROM payments p WHERE p.profile_id = webhook_events.profile_id \
+     AND p.payment_id = webhook_events.payment_id)";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<WebhookLogEntry> {
     let headers: String = r.get(4)?;
@@ -297,6 +301,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<WebhookLogEntry> {
         forwarded_to: r.get(12)?,
         forward_status: r.get(13)?,
         forward_error: r.get(14)?,
+        ledger_id: r.get(15)?,
     })
 }
 

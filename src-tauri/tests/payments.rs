@@ -242,6 +242,7 @@ async fn a_link_is_paid_the_webhook_lands_and_the_ledger_shows_charge_and_net() 
         Verification::Verified
     );
     assert_eq!(detail.webhook_events[0].answered, 200);
+    assert_eq!(detail.webhook_events[0].ledger_id, Some(id));
     assert!(detail.webhook_events[0].body.contains(&defaults.custom));
     assert!(
         detail.webhook_events[0]

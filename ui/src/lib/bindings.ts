@@ -881,6 +881,8 @@ export type WebhookLogEntry_Deserialize = {
 	deliveryId?: string | null,
 	attempt?: number | null,
 	paymentId?: string | null,
+	/**  That payment's row in this profile's ledger, when the app created it. */
+	ledgerId?: number | null,
 	/**  The status code the listener answered. */
 	answered: number,
 	forwardedTo?: string | null,
@@ -904,6 +906,8 @@ export type WebhookLogEntry_Serialize = {
 	deliveryId: string | null,
 	attempt: number | null,
 	paymentId: string | null,
+	/**  That payment's row in this profile's ledger, when the app created it. */
+	ledgerId: number | null,
 	/**  The status code the listener answered. */
 	answered: number,
 	forwardedTo: string | null,

@@ -36,6 +36,7 @@ function entry(id: number, patch: Partial<WebhookLogEntry> = {}): WebhookLogEntr
     deliveryId: `dlv_${id}`,
     attempt: 1,
     paymentId: 'pay_7Q',
+    ledgerId: 7,
     answered: 200,
     forwardedTo: null,
     forwardStatus: null,
@@ -96,6 +97,16 @@ describe('Webhooks', () => {
     expect(forged).toHaveTextContent('Bad signature');
     expect(forged).toHaveTextContent('the signature does not match the body');
     expect(forged).toHaveTextContent('403');
+  });
+
+  it('links a delivery to the payment in the ledger, when the app created it', async () => {
+    backend.webhookEvents.mockResolvedValue([entry(2), entry(1, { ledgerId: null, paymentId: 'pay_elsewhere' })]);
+    render(Webhooks);
+    await waitFor(() => expect(eventRows()).toHaveLength(2));
+    const [ours, theirs] = [...eventRows()] as HTMLElement[];
+    expect(within(ours!).getByTestId('webhook-payment-link')).toHaveAttribute('href', '#/payments/7');
+    expect(within(theirs!).queryByTestId('webhook-payment-link')).not.toBeInTheDocument();
+    expect(theirs).toHaveTextContent('pay_elsewhere');
   });
 
   it('opens an event with its headers, raw body and reason', async () => {
