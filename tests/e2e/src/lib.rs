@@ -17,9 +17,27 @@ pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// A binary: `$var` when set, else `default` under the workspace.
-pub fn binary(var: &str, default: &str) -> Result<PathBuf> {
-    let path = std::env::var_os(var).map_or_else(|| workspace().join(default), PathBuf::from);
+/// Where cargo puts builds: `$CARGO_TARGET_DIR` (relative to the workspace, as the
+/// scripts run cargo from there), else `<workspace>/target`.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace().join("target"), |dir| workspace().join(dir))
+}
+
+/// A debug build of the workspace's binary `name`: `$var` when set, else under
+/// [`target_dir`].
+pub fn binary(var: &str, name: &str) -> Result<PathBuf> {
+    built(var, "debug", name)
+}
+
+/// A binary `name` of the cargo `profile` (`debug`, `release`): `$var` when set, else
+/// under [`target_dir`].
+pub fn built(var: &str, profile: &str, name: &str) -> Result<PathBuf> {
+    existing(var, target_dir().join(profile).join(name))
+}
+
+fn existing(var: &str, default: PathBuf) -> Result<PathBuf> {
+    let path = std::env::var_os(var).map_or(default, PathBuf::from);
     if path.is_file() {
         Ok(path)
     } else {
@@ -40,6 +58,38 @@ fn wait_for_port(port: u16, within: Duration) -> Result<()> {
             return Err(format!("nothing listens on port {port} after {within:?}").into());
         }
         std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+/// The running processes of the executable `app`.
+pub fn pids_of(app: &Path) -> Result<Vec<u32>> {
+    let want = std::fs::canonicalize(app)?;
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc")? {
+        let entry = entry?;
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if std::fs::read_link(entry.path().join("exe")).is_ok_and(|exe| exe == want) {
+            found.push(pid);
+        }
+    }
+    Ok(found)
+}
+
+/// Waits until no process of `app` runs: a closed session ends the app, but not at once.
+pub async fn wait_gone(app: &Path, within: Duration) -> Result<()> {
+    let deadline = Instant::now() + within;
+    while !pids_of(app)?.is_empty() {
+        if Instant::now() > deadline {
+            return Err(format!("{} still runs after {within:?}", app.display()).into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Ok(())
 }
@@ -69,7 +119,7 @@ impl Drop for Process {
 
 /// `tauri-driver` on free ports, with `env` added to what the app will inherit.
 pub fn tauri_driver(env: &[(&str, &Path)]) -> Result<(Process, u16)> {
-    let driver = binary("TAURI_DRIVER", ".tools/bin/tauri-driver")?;
+    let driver = existing("TAURI_DRIVER", workspace().join(".tools/bin/tauri-driver"))?;
     let port = free_port()?;
     let native = free_port()?;
     let mut cmd = Command::new(driver);
@@ -118,10 +168,64 @@ pub async fn session(port: u16, app: &Path) -> Result<Client> {
     }
 }
 
+/// The app's first start: a session on its window, the driver that started it, and
+/// the empty home it started in (removed on drop, after the app has stopped).
+#[derive(Debug)]
+pub struct FirstStart {
+    pub client: Client,
+    _driver: Process,
+    home: tempfile::TempDir,
+}
+
+impl FirstStart {
+    /// Starts the debug build of the app with an empty home: no data directory, no
+    /// profile, so it starts its embedded sandbox in test mode.
+    pub async fn new() -> Result<Self> {
+        let app = binary("ITO_DESK_APP", "ito-merchant-desk")?;
+        let home = tempfile::Builder::new().prefix("ito-desk-e2e-").tempdir()?;
+        let dirs = [
+            ("HOME", home.path().to_owned()),
+            ("XDG_DATA_HOME", home.path().join(".local/share")),
+            ("XDG_CONFIG_HOME", home.path().join(".config")),
+            ("XDG_CACHE_HOME", home.path().join(".cache")),
+        ];
+        let env: Vec<(&str, &Path)> = dirs.iter().map(|(k, v)| (*k, v.as_path())).collect();
+        let (driver, port) = tauri_driver(&env)?;
+        let client = session(port, &app).await?;
+        Ok(Self {
+            client,
+            _driver: driver,
+            home,
+        })
+    }
+
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// Ends the run with the scenario's `outcome`: a `failure-<name>` screenshot when
+    /// it failed, then the window closes before its home goes.
+    pub async fn finish(self, name: &str, outcome: Result<()>) -> Result<()> {
+        if outcome.is_err() {
+            let _ = screenshot(&self.client, &format!("failure-{name}")).await;
+        }
+        let Self {
+            client,
+            _driver: driver,
+            home,
+        } = self;
+        let closed = client.close().await;
+        drop(driver);
+        drop(home);
+        outcome?;
+        Ok(closed?)
+    }
+}
+
 /// `ito-sandbox serve` on a free port with its own database, and a merchant created
 /// with `ito-sandbox merchant create`: its credentials as JSON.
 pub fn separate_sandbox(dir: &Path) -> Result<(Process, String, serde_json::Value)> {
-    let bin = binary("ITO_SANDBOX_BIN", "target/debug/ito-sandbox")?;
+    let bin = binary("ITO_SANDBOX_BIN", "ito-sandbox")?;
     let db = dir.join("separate-sandbox.db");
     let out = Command::new(&bin)
         .args(["merchant", "create", "--name", "E2E Shop 大阪"])

@@ -6,9 +6,7 @@
 use std::time::Duration;
 
 use fantoccini::Locator;
-use ito_desk_e2e::{
-    Result, binary, find, screenshot, separate_sandbox, session, tauri_driver, testid, until,
-};
+use ito_desk_e2e::{FirstStart, Result, find, screenshot, separate_sandbox, testid, until};
 
 const SCREENS: [&str; 7] = [
     "overview",
@@ -23,26 +21,9 @@ const SCREENS: [&str; 7] = [
 #[tokio::test]
 #[ignore = "needs the built app, tauri-driver and a display: run scripts/e2e.sh"]
 async fn first_start_second_profile_and_language() -> Result<()> {
-    let app = binary("ITO_DESK_APP", "target/debug/ito-merchant-desk")?;
-    let home = tempfile_dir()?;
-    let data = home.join(".local/share");
-    let config = home.join(".config");
-    let cache = home.join(".cache");
-    // An empty home: the app's data directory does not exist yet.
-    let (_driver, port) = tauri_driver(&[
-        ("HOME", &home),
-        ("XDG_DATA_HOME", &data),
-        ("XDG_CONFIG_HOME", &config),
-        ("XDG_CACHE_HOME", &cache),
-    ])?;
-    let c = session(port, &app).await?;
-    let outcome = scenario(&c, &home).await;
-    if outcome.is_err() {
-        let _ = screenshot(&c, "failure").await;
-    }
-    c.close().await?;
-    let _ = std::fs::remove_dir_all(&home);
-    outcome
+    let app = FirstStart::new().await?;
+    let outcome = scenario(&app.client, app.home()).await;
+    app.finish("desktop", outcome).await
 }
 
 async fn scenario(c: &fantoccini::Client, home: &std::path::Path) -> Result<()> {
@@ -198,16 +179,4 @@ async fn scenario(c: &fantoccini::Client, home: &std::path::Path) -> Result<()> 
         "the Settings link is not in Japanese: {settings}"
     );
     Ok(())
-}
-
-fn tempfile_dir() -> Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "ito-desk-e2e-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_millis()
-    ));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }

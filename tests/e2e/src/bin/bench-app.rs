@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ito_desk_e2e::{Result, binary, session, tauri_driver, testid, workspace};
+use ito_desk_e2e::{Result, built, pids_of, session, tauri_driver, testid, workspace};
 
 const RUNS: usize = 5;
 /// How long the window idles before its memory is read.
@@ -36,14 +36,8 @@ fn main() -> std::process::ExitCode {
 
 async fn run() -> Result<()> {
     let profile = std::env::var("BENCH_PROFILE").unwrap_or_else(|_| "release".into());
-    let app = binary(
-        "ITO_DESK_APP",
-        &format!("target/{profile}/ito-merchant-desk"),
-    )?;
-    let blank = binary(
-        "BLANK_WINDOW_APP",
-        &format!("target/{profile}/blank-window"),
-    )?;
+    let app = built("ITO_DESK_APP", &profile, "ito-merchant-desk")?;
+    let blank = built("BLANK_WINDOW_APP", &profile, "blank-window")?;
     let home = std::env::temp_dir().join(format!("ito-desk-bench-{}", std::process::id()));
     std::fs::create_dir_all(&home)?;
     let data = home.join(".local/share");
@@ -168,26 +162,15 @@ async fn measure(port: u16, app: &Path, ready: &str, memory: bool) -> Result<(f6
 }
 
 fn find_pid(app: &Path) -> Result<u32> {
-    let want = std::fs::canonicalize(app)?;
     let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc")? {
-        let entry = entry?;
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if std::fs::read_link(entry.path().join("exe")).is_ok_and(|exe| exe == want) {
-            found.push((start_ticks(pid)?, pid));
-        }
+    for pid in pids_of(app)? {
+        found.push((start_ticks(pid)?, pid));
     }
     found.sort_unstable();
     found
         .last()
         .map(|(_, pid)| *pid)
-        .ok_or_else(|| format!("no running {}", want.display()).into())
+        .ok_or_else(|| format!("no running {}", app.display()).into())
 }
 
 fn stat_fields(pid: u32) -> Result<Vec<String>> {
