@@ -236,6 +236,10 @@ impl Client {
                     Auth::User(session) => {
                         session.refresh_after_rejection(self, &credential).await?
                     }
+                    // The gateway refused before doing anything. The usual cause is a
+                    // (timestamp, signature) pair an earlier run of the app used for the
+                    // same body in this second; the next attempt signs with a later one.
+                    Auth::Signed => true,
                     _ => false,
                 };
                 if renewed {

@@ -247,6 +247,47 @@ async fn idempotent_creation() {
     sb.server.shutdown().await;
 }
 
+/// A restarted app has a new client that does not know the signatures the old one
+/// used: its first attempt of the same body in the same second is refused as a replay,
+/// and it signs again with a later timestamp instead of failing.
+#[tokio::test]
+async fn a_new_client_resending_a_body_in_the_same_second_signs_again() {
+    let sb = sandbox().await;
+    let p = payment(
+        "RESTART-1",
+        Money::from_minor(1200, Currency::Jpy),
+        "https://shop.example/h",
+    );
+    let mut collided = false;
+    for round in 0..5 {
+        // Start just after a second begins, so both sends fall within it.
+        let into_second = chrono::Utc::now().timestamp_subsec_millis();
+        tokio::time::sleep(Duration::from_millis(u64::from(1000 - into_second) + 20)).await;
+        let key = format!("order-RESTART-{round}");
+        let before = chrono::Utc::now().timestamp();
+        let (old_run, _) = sb.client_for(&sb.merchant);
+        let first = old_run
+            .create_payment_with_key(&p, key.clone())
+            .await
+            .unwrap();
+        let (new_run, log) = sb.client_for(&sb.merchant);
+        let second = new_run.create_payment_with_key(&p, key).await.unwrap();
+        assert_eq!(second.payment_id, first.payment_id);
+        assert!(second.replayed);
+        if chrono::Utc::now().timestamp() != before {
+            continue;
+        }
+        let statuses: Vec<Option<u16>> = log.lock().unwrap().iter().map(|r| r.status).collect();
+        assert_eq!(statuses.len(), 2, "{statuses:?}");
+        assert_eq!(statuses[0], Some(401), "refused as a replay first");
+        assert!(matches!(statuses[1], Some(200..=299)), "{statuses:?}");
+        collided = true;
+        break;
+    }
+    assert!(collided, "never managed two sends within one second");
+    sb.server.shutdown().await;
+}
+
 #[tokio::test]
 async fn refusals_map_to_error_kinds() {
     let sb = sandbox().await;
