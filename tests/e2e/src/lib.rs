@@ -173,6 +173,7 @@ pub async fn session(port: u16, app: &Path) -> Result<Client> {
 #[derive(Debug)]
 pub struct FirstStart {
     pub client: Client,
+    app: PathBuf,
     _driver: Process,
     home: tempfile::TempDir,
 }
@@ -194,6 +195,7 @@ impl FirstStart {
         let client = session(port, &app).await?;
         Ok(Self {
             client,
+            app,
             _driver: driver,
             home,
         })
@@ -204,21 +206,25 @@ impl FirstStart {
     }
 
     /// Ends the run with the scenario's `outcome`: a `failure-<name>` screenshot when
-    /// it failed, then the window closes before its home goes.
+    /// it failed, then the app stops before its home goes. The next test's app can then
+    /// take the webhook listener's fixed port.
     pub async fn finish(self, name: &str, outcome: Result<()>) -> Result<()> {
         if outcome.is_err() {
             let _ = screenshot(&self.client, &format!("failure-{name}")).await;
         }
         let Self {
             client,
+            app,
             _driver: driver,
             home,
         } = self;
         let closed = client.close().await;
+        let gone = wait_gone(&app, Duration::from_secs(30)).await;
         drop(driver);
         drop(home);
         outcome?;
-        Ok(closed?)
+        closed?;
+        gone
     }
 }
 
