@@ -28,6 +28,8 @@ struct Figures {
     open_ms: Vec<f64>,
     one_ms: Vec<f64>,
     every_ms: Vec<f64>,
+    query_one_ms: Vec<f64>,
+    query_every_ms: Vec<f64>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -122,6 +124,12 @@ async fn run() -> Result<()> {
         DEBOUNCE_MS,
     );
     line(
+        "  of which its query, called alone over IPC",
+        &small.query_one_ms,
+        &large.query_one_ms,
+        0.0,
+    );
+    line(
         "search matching every row: input to rows painted",
         &small.every_ms,
         &large.every_ms,
@@ -133,12 +141,20 @@ async fn run() -> Result<()> {
         &large.every_ms,
         DEBOUNCE_MS,
     );
+    line(
+        "  of which its query, called alone over IPC",
+        &small.query_every_ms,
+        &large.query_every_ms,
+        0.0,
+    );
     for (name, f) in [("100 rows", &small), ("100 000 rows", &large)] {
         println!(
-            "  runs over {name}: open {}; one {}; every {}",
+            "  runs over {name}: open {}; one {}; every {}; queries {} and {}",
             list(&f.open_ms),
             list(&f.one_ms),
-            list(&f.every_ms)
+            list(&f.every_ms),
+            list(&f.query_one_ms),
+            list(&f.query_every_ms)
         );
     }
     Ok(())
@@ -263,6 +279,8 @@ async fn series(c: &Client, rows: i64) -> Result<Figures> {
         f.one_ms.push(timed(c, SEARCH, &[ONE_ROW, "one"]).await?);
         f.every_ms
             .push(timed(c, SEARCH, &[EVERY_ROW, "many"]).await?);
+        f.query_one_ms.push(timed(c, QUERY, &[ONE_ROW]).await?);
+        f.query_every_ms.push(timed(c, QUERY, &[EVERY_ROW]).await?);
         // Every payment is there and counted, not only the first page.
         let counted = c
             .execute(
@@ -308,12 +326,20 @@ const SEARCH: &str = "const [text, want, done] = arguments;
         : requestAnimationFrame(tick);
     tick();";
 
+/// The list's first query for a search, as it asks it (the first page of 200 with the
+/// total), without the screen: the backend and IPC share of a search.
+const QUERY: &str = "const [text, done] = arguments;
+    const t0 = performance.now();
+    window.__TAURI_INTERNALS__
+        .invoke('payments_page', { filter: { search: text }, cursor: null, limit: 200 })
+        .then(() => done(performance.now() - t0), (e) => done(JSON.stringify(e)));";
+
 async fn timed(c: &Client, script: &str, args: &[&str]) -> Result<f64> {
     let args = args.iter().map(|a| serde_json::json!(a)).collect();
-    c.execute_async(script, args)
-        .await?
+    let answer = c.execute_async(script, args).await?;
+    answer
         .as_f64()
-        .ok_or_else(|| "the page returned no time".into())
+        .ok_or_else(|| format!("the page answered {answer} instead of a time").into())
 }
 
 fn median(v: &[f64]) -> f64 {
