@@ -11,6 +11,8 @@ use std::time::Duration;
 use fantoccini::{Client, Locator};
 use ito_desk_e2e::{FirstStart, Result, find, screenshot, testid, until};
 
+/// The app's webhook listener (`ito_merchant_desk::payments::DEFAULT_PORT`).
+const LISTENER_PORT: u16 = 47800;
 /// Typed as a merchant would; JPY has no minor unit, so the field keeps the digits.
 const AMOUNT_TYPED: &str = "1,500";
 const AMOUNT: &str = "1500";
@@ -28,6 +30,10 @@ const CSV_HEADER: &str = "payment_id,status,amount,currency,charge,net,custom,cu
 #[tokio::test]
 #[ignore = "needs the built app, tauri-driver and a display: run scripts/e2e.sh"]
 async fn payment_link_paid_at_checkout_turns_paid_live() -> Result<()> {
+    // The app's webhook listener has a fixed port; taken, no webhook would arrive.
+    if std::net::TcpStream::connect((std::net::Ipv4Addr::LOCALHOST, LISTENER_PORT)).is_ok() {
+        return Err(format!("port {LISTENER_PORT} is taken (is the app running?)").into());
+    }
     let app = FirstStart::new().await?;
     let outcome = scenario(&app.client, app.home()).await;
     app.finish("payments", outcome).await
@@ -61,6 +67,15 @@ async fn scenario(c: &Client, home: &Path) -> Result<()> {
         .prop("value")
         .await?
         .ok_or("no order reference")?;
+    let webhook = find(c, "payment-webhook-url", 5)
+        .await?
+        .prop("value")
+        .await?
+        .unwrap_or_default();
+    assert!(
+        webhook.starts_with(&format!("http://127.0.0.1:{LISTENER_PORT}/")),
+        "the link's webhook does not go to the app's listener: {webhook}"
+    );
     find(c, "payment-currency", 5)
         .await?
         .select_by_value("JPY")
