@@ -1,8 +1,9 @@
 #!/bin/sh
 # The Payments list benchmark: a release build of the app started through tauri-driver
 # under Xvfb with an unlocked keyring, its local ledger filled on disk with 100 and then
-# 100 000 payments; prints the time to open the list and to search it, over both, with
-# their ratio. Needs what `scripts/setup.sh --test` installs.
+# 100 000 payments; prints the time to open the list and to search it (and the query
+# behind each, over IPC) over both, with their ratio. Needs what `scripts/setup.sh --test`
+# installs.
 set -eu
 cd "$(dirname "$0")/.."
 
