@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_payments.sql"),
+    include_str!("../migrations/0003_payments_text_index.sql"),
 ];
 
 /// A cheap handle: one writer connection and one reader connection, each used from
