@@ -1,4 +1,5 @@
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
+import { tick } from 'svelte';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LedgerPage, LedgerPayment } from '../lib/api';
 
@@ -84,6 +85,18 @@ describe('Payments', () => {
       null,
       200,
     );
+  });
+
+  it('loads at once when opened, and waits for a pause in typing before searching', async () => {
+    render(Payments);
+    await tick();
+    expect(backend.paymentsPage).toHaveBeenCalledTimes(1);
+    await fireEvent.input(screen.getByTestId('payments-search'), { target: { value: 'ORD-4' } });
+    await fireEvent.input(screen.getByTestId('payments-search'), { target: { value: 'ORD-42' } });
+    await tick();
+    expect(backend.paymentsPage).toHaveBeenCalledTimes(1);
+    await waitFor(() => expect(backend.paymentsPage).toHaveBeenCalledTimes(2));
+    expect(backend.paymentsPage.mock.calls[1]?.[0]).toMatchObject({ search: 'ORD-42' });
   });
 
   it('fetches the next page with the cursor as the view scrolls towards the end', async () => {

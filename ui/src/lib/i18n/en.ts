@@ -110,6 +110,7 @@ export const en = {
   'request_log.load_more': 'Load older calls',
   'request_log.no_match': 'No call matches these filters.',
   'request_log.count': '{count} calls shown',
+  'request_log.count.one': '{count} call shown',
 
   'settings.title': 'Settings',
   'settings.profiles': 'Profiles',
@@ -190,6 +191,7 @@ export const en = {
   'payments.exporting': 'Exporting…',
   'payments.export.file_type': 'CSV file',
   'payments.export.done': '{count} payments written to {path}.',
+  'payments.export.done.one': '{count} payment written to {path}.',
   'payments.export.reveal': 'Show in folder',
   'payments.export.reveal_failed': 'Cannot show the file: {message}',
   'payments.export.failed': 'The export failed: {message}',
@@ -203,6 +205,7 @@ export const en = {
   'payments.list_label': 'Payments, newest first',
   'payments.no_match': 'No payment matches these filters.',
   'payments.count': '{count} payments',
+  'payments.count.one': '{count} payment',
   'payments.none': '—',
   'payments.col.status': 'Status',
   'payments.col.amount': 'Amount',
@@ -324,6 +327,7 @@ export const en = {
   'webhooks.forward.placeholder': 'http://localhost:3000/webhooks',
   'webhooks.no_match': 'No event matches these filters.',
   'webhooks.count': '{count} events shown',
+  'webhooks.count.one': '{count} event shown',
   'webhooks.load_more': 'Load older events',
 
   'settings.payment_defaults': 'Payment link defaults',

@@ -48,3 +48,14 @@ export function interpolate(template: string, params?: Record<string, string | n
 export function t(key: MessageKey, params?: Record<string, string | number>): string {
   return interpolate(catalogues[state.locale][key], params);
 }
+
+/**
+ * `key`, or its `.one` form where the language counts `n` as one thing ("1 payment");
+ * languages without that form (Japanese) always use `key`.
+ */
+export function tn(key: MessageKey, n: number, params?: Record<string, string | number>): string {
+  const one = `${key}.one`;
+  const catalogue = catalogues[state.locale];
+  const singular = one in catalogue && new Intl.PluralRules(state.locale).select(n) === 'one';
+  return t(singular ? (one as MessageKey) : key, params);
+}

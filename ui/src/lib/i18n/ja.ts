@@ -110,6 +110,7 @@ export const ja: Catalogue = {
   'request_log.load_more': 'さらに古い呼び出しを読み込む',
   'request_log.no_match': '条件に一致する呼び出しはありません。',
   'request_log.count': '{count} 件を表示',
+  'request_log.count.one': '{count} 件を表示',
 
   'settings.title': '設定',
   'settings.profiles': 'プロファイル',
@@ -191,6 +192,7 @@ export const ja: Catalogue = {
   'payments.exporting': 'エクスポート中…',
   'payments.export.file_type': 'CSV ファイル',
   'payments.export.done': '{count} 件の決済を {path} に書き出しました。',
+  'payments.export.done.one': '{count} 件の決済を {path} に書き出しました。',
   'payments.export.reveal': 'フォルダーで表示',
   'payments.export.reveal_failed': 'ファイルを表示できません: {message}',
   'payments.export.failed': 'エクスポートに失敗しました: {message}',
@@ -204,6 +206,7 @@ export const ja: Catalogue = {
   'payments.list_label': '決済一覧（新しい順）',
   'payments.no_match': '条件に一致する決済はありません。',
   'payments.count': '{count} 件の決済',
+  'payments.count.one': '{count} 件の決済',
   'payments.none': '—',
   'payments.col.status': 'ステータス',
   'payments.col.amount': '金額',
@@ -325,6 +328,7 @@ export const ja: Catalogue = {
   'webhooks.forward.placeholder': 'http://localhost:3000/webhooks',
   'webhooks.no_match': '条件に一致するイベントはありません。',
   'webhooks.count': '{count} 件のイベントを表示',
+  'webhooks.count.one': '{count} 件のイベントを表示',
   'webhooks.load_more': '古いイベントを読み込む',
 
   'settings.payment_defaults': '決済リンクの既定値',
