@@ -18,6 +18,31 @@ pub fn routes() -> Router<AppState> {
         .route("/process-checkout", get(page))
         .route("/process-checkout/pay", post(pay))
         .route("/process-checkout/cancel", post(cancel))
+        .route(RETURN_PAID, get(returned_paid))
+        .route(RETURN_CANCELLED, get(returned_cancelled))
+}
+
+/// Stand-ins for a shop's own success and cancel pages, for payment links made before
+/// the merchant has pages of their own (the desktop app's first start uses them).
+pub const RETURN_PAID: &str = "/process-checkout/returned/paid";
+pub const RETURN_CANCELLED: &str = "/process-checkout/returned/cancelled";
+
+async fn returned_paid() -> Response {
+    notice(
+        StatusCode::OK,
+        "Payment complete",
+        "The sandbox stands in for the shop's own success page here. \
+         Set your shop's page as the link's success URL to send customers back to it.",
+    )
+}
+
+async fn returned_cancelled() -> Response {
+    notice(
+        StatusCode::OK,
+        "Payment cancelled",
+        "The sandbox stands in for the shop's own cancel page here. \
+         Set your shop's page as the link's cancel URL to send customers back to it.",
+    )
 }
 
 #[derive(Debug, Deserialize)]

@@ -26,6 +26,7 @@ mod transactions;
 mod users;
 mod webhooks;
 
+pub use checkout::{RETURN_CANCELLED, RETURN_PAID};
 pub use db::Db;
 pub use error::{Error, Result};
 pub use merchants::MerchantCredentials;

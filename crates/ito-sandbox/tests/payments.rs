@@ -60,6 +60,20 @@ async fn a_whole_payment_from_link_to_verified_webhook() {
         paid.headers()["location"],
         "https://yoursite.com/success_url.php"
     );
+    // The stand-in return pages for links made before a shop has its own.
+    for (path, title) in [
+        (ito_sandbox::RETURN_PAID, "Payment complete"),
+        (ito_sandbox::RETURN_CANCELLED, "Payment cancelled"),
+    ] {
+        let page = sb
+            .http
+            .get(format!("{}{path}", sb.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        assert!(page.text().await.unwrap().contains(title));
+    }
 
     let delivery = hook.next().await;
     assert!(
