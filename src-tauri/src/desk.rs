@@ -301,7 +301,8 @@ impl Desk {
         Ok(())
     }
 
-    fn embedded_url(&self) -> Result<Option<String>> {
+    /// The embedded sandbox's base URL while it runs.
+    pub fn embedded_url(&self) -> Result<Option<String>> {
         Ok(self.embedded_url.read().map_err(poisoned)?.clone())
     }
 

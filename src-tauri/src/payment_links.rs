@@ -59,6 +59,10 @@ pub struct PaymentLinkDefaults {
     pub webhook_url: Option<String>,
     /// The app's listener URL for this profile, when it runs.
     pub listener_url: Option<String>,
+    /// The embedded sandbox's stand-in return pages, which fill in for success and
+    /// cancel URLs not set on its profile (so a first link needs none typed).
+    pub stand_in_success_url: Option<String>,
+    pub stand_in_cancel_url: Option<String>,
 }
 
 /// The per-profile defaults, as Settings edits them. Empty strings clear a value.

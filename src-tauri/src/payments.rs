@@ -292,15 +292,42 @@ impl Payments {
 
     pub async fn link_defaults(&self) -> Result<PaymentLinkDefaults> {
         let profile = self.shared.desk.active_profile().await?;
-        let saved = payment_links::defaults(self.store(), &profile.id).await?;
+        let saved = self.defaults(&profile).await?;
         let listener_url = self.listener_url(&profile.id).await;
+        let (stand_in_success_url, stand_in_cancel_url) = self.stand_in_pages(&profile)?.unzip();
         Ok(PaymentLinkDefaults {
             custom: payment_links::order_reference(self.store(), &profile.id).await?,
             success_url: saved.success_url,
             cancel_url: saved.cancel_url,
             webhook_url: saved.webhook_url.or_else(|| listener_url.clone()),
             listener_url,
+            stand_in_success_url,
+            stand_in_cancel_url,
         })
+    }
+
+    /// The embedded sandbox's stand-in success and cancel pages, for its own profile.
+    fn stand_in_pages(&self, profile: &StoredProfile) -> Result<Option<(String, String)>> {
+        if !profile.is_embedded() {
+            return Ok(None);
+        }
+        Ok(self.shared.desk.embedded_url()?.map(|base| {
+            let base = base.trim_end_matches('/');
+            (
+                format!("{base}{}", ito_sandbox::RETURN_PAID),
+                format!("{base}{}", ito_sandbox::RETURN_CANCELLED),
+            )
+        }))
+    }
+
+    /// The profile's saved defaults, with the stand-in pages where none is saved.
+    async fn defaults(&self, profile: &StoredProfile) -> Result<PaymentDefaults> {
+        let mut saved = payment_links::defaults(self.store(), &profile.id).await?;
+        if let Some((success, cancel)) = self.stand_in_pages(profile)? {
+            saved.success_url.get_or_insert(success);
+            saved.cancel_url.get_or_insert(cancel);
+        }
+        Ok(saved)
     }
 
     pub async fn set_link_defaults(&self, input: PaymentDefaults) -> Result<PaymentDefaults> {
@@ -313,7 +340,7 @@ impl Payments {
     /// restart) reuses the stored key: the gateway creates the payment once.
     pub async fn create_link(&self, input: PaymentLinkInput) -> Result<PaymentLinkCreated> {
         let (profile, client) = self.profile().await?;
-        let defaults = payment_links::defaults(self.store(), &profile.id).await?;
+        let defaults = self.defaults(&profile).await?;
         let listener_url = self.listener_url(&profile.id).await;
         let request = payment_links::check(
             &input,

@@ -981,3 +981,79 @@ async fn verified_deliveries_are_forwarded_and_a_forward_to_itself_does_not_loop
     assert_eq!(events[0].forwarded_to, None);
     env.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_first_link_on_the_embedded_sandbox_needs_no_return_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    let keyring: Arc<CredentialStore> = mock::Store::new().unwrap();
+    let desk = Desk::open(
+        Options {
+            data_dir: dir.path().to_owned(),
+            embedded_sandbox: true,
+        },
+        Vault::with_store(Arc::clone(&keyring)),
+        Arc::new(|_| {}),
+    )
+    .await
+    .unwrap();
+    let payments = Payments::start(Arc::clone(&desk), Arc::new(|_| {}))
+        .await
+        .unwrap();
+    payments
+        .set_listener(ListenerSettings {
+            bind: "127.0.0.1".into(),
+            port: free_port(),
+            forward_to: None,
+        })
+        .await
+        .unwrap();
+    let defaults = payments.link_defaults().await.unwrap();
+    let success = defaults.stand_in_success_url.clone().unwrap();
+    assert!(success.ends_with(ito_sandbox::RETURN_PAID), "{success}");
+    assert_eq!(defaults.success_url.as_deref(), Some(success.as_str()));
+    assert!(
+        defaults
+            .cancel_url
+            .unwrap()
+            .ends_with(ito_sandbox::RETURN_CANCELLED)
+    );
+
+    let mut input = link(&defaults.custom, "800", Currency::Jpy);
+    input.success_url = None;
+    input.cancel_url = None;
+    let created = payments.create_link(input).await.unwrap();
+    // The customer pays and lands on the sandbox's stand-in success page.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::limited(2))
+        .build()
+        .unwrap();
+    let checkout = url::Url::parse(&created.checkout_url).unwrap();
+    let paid = http
+        .post(checkout.join("/process-checkout/pay").unwrap())
+        .form(&[("payment_id", created.payment.payment_id.as_deref().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.url().as_str(), success);
+    assert_eq!(paid.status(), reqwest::StatusCode::OK);
+
+    // A saved page of the merchant's own wins over the stand-in.
+    payments
+        .set_link_defaults(payment_links::PaymentDefaults {
+            success_url: Some("https://shop.example/thanks".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let defaults = payments.link_defaults().await.unwrap();
+    assert_eq!(
+        defaults.success_url.as_deref(),
+        Some("https://shop.example/thanks")
+    );
+    assert_eq!(
+        defaults.stand_in_success_url.as_deref(),
+        Some(success.as_str())
+    );
+    payments.shutdown().await;
+    desk.shutdown().await;
+}

@@ -14,6 +14,8 @@ const backend = vi.hoisted(() => ({
     cancelUrl: null,
     webhookUrl: null,
     listenerUrl: 'http://127.0.0.1:47800/webhooks/p1',
+    standInSuccessUrl: null,
+    standInCancelUrl: null,
   })),
   paymentDetail: vi.fn(async () => {
     throw new Error('no such payment');

@@ -20,6 +20,8 @@ describe('PaymentDefaultsForm', () => {
       cancelUrl: null,
       webhookUrl: LISTENER,
       listenerUrl: LISTENER,
+      standInSuccessUrl: null,
+      standInCancelUrl: null,
     });
   });
 
@@ -49,6 +51,24 @@ describe('PaymentDefaultsForm', () => {
       webhookUrl: '',
     });
     expect(await screen.findByText('Defaults saved.')).toBeInTheDocument();
+  });
+
+  it('shows the embedded sandbox’s stand-in return pages as placeholders, not as saved values', async () => {
+    const stand = 'http://127.0.0.1:4100/process-checkout/returned';
+    backend.paymentLinkDefaults.mockResolvedValue({
+      custom: 'ORD-1',
+      successUrl: `${stand}/paid`,
+      cancelUrl: 'https://shop.example/cart',
+      webhookUrl: LISTENER,
+      listenerUrl: LISTENER,
+      standInSuccessUrl: `${stand}/paid`,
+      standInCancelUrl: `${stand}/cancelled`,
+    });
+    render(PaymentDefaultsForm);
+    await waitFor(() => expect(screen.getByTestId('payment-defaults-cancelUrl')).toHaveValue('https://shop.example/cart'));
+    expect(screen.getByTestId('payment-defaults-successUrl')).toHaveValue('');
+    expect(screen.getByTestId('payment-defaults-successUrl')).toHaveAttribute('placeholder', `${stand}/paid`);
+    expect(screen.getByTestId('payment-defaults-cancelUrl')).toHaveAttribute('placeholder', `${stand}/cancelled`);
   });
 
   it('shows the backend’s field messages inline', async () => {

@@ -76,6 +76,8 @@ describe('PaymentLinkForm', () => {
       cancelUrl: 'https://shop.example/cancel',
       webhookUrl: LISTENER,
       listenerUrl: LISTENER,
+      standInSuccessUrl: null,
+      standInCancelUrl: null,
     });
   });
 

@@ -492,6 +492,12 @@ export type PaymentLinkDefaults_Deserialize = {
 	webhookUrl?: string | null,
 	/**  The app's listener URL for this profile, when it runs. */
 	listenerUrl?: string | null,
+	/**
+	 *  The embedded sandbox's stand-in return pages, which fill in for success and
+	 *  cancel URLs not set on its profile (so a first link needs none typed).
+	 */
+	standInSuccessUrl?: string | null,
+	standInCancelUrl?: string | null,
 };
 
 /**  The form's starting values for the active profile. */
@@ -504,6 +510,12 @@ export type PaymentLinkDefaults_Serialize = {
 	webhookUrl: string | null,
 	/**  The app's listener URL for this profile, when it runs. */
 	listenerUrl: string | null,
+	/**
+	 *  The embedded sandbox's stand-in return pages, which fill in for success and
+	 *  cancel URLs not set on its profile (so a first link needs none typed).
+	 */
+	standInSuccessUrl: string | null,
+	standInCancelUrl: string | null,
 };
 
 /**  What the payment-link form sends. Absent URLs take the profile's defaults. */

@@ -94,6 +94,8 @@ describe('the payment-link form rules', () => {
       cancelUrl: 'https://shop.example/c',
       webhookUrl: null,
       listenerUrl: 'http://127.0.0.1:47800/webhooks/p1',
+      standInSuccessUrl: null,
+      standInCancelUrl: null,
     });
     expect(d).toMatchObject({ custom: 'ORD-1', cancelUrl: 'https://shop.example/c', successUrl: '' });
     expect(d.webhookUrl).toBe('http://127.0.0.1:47800/webhooks/p1');

@@ -24,6 +24,8 @@ describe('Settings', () => {
       cancelUrl: null,
       webhookUrl: null,
       listenerUrl: null,
+      standInSuccessUrl: null,
+      standInCancelUrl: null,
     });
     backend.saveSettings.mockImplementation(async (settings) => settings);
   });
