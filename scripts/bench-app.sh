@@ -17,4 +17,4 @@ cargo build --release -p ito-desk-e2e --bin bench-app
 
 BENCH_PROFILE="$profile" xvfb-run -a -s '-screen 0 1280x800x24' \
     dbus-run-session -- sh scripts/with-keyring.sh \
-    target/release/bench-app
+    "${CARGO_TARGET_DIR:-target}/release/bench-app"
