@@ -1,6 +1,8 @@
 // Timestamps cross IPC as RFC 3339 strings (UTC); they are shown in the user's time zone
 // unless a test pins one.
 
+import { dateTimeFormat, numberFormat } from './intl';
+
 export interface DateOptions {
   timeZone?: string;
 }
@@ -13,7 +15,7 @@ function parse(value: string | Date): Date | null {
 export function formatDateTime(value: string | Date, locale: string, options: DateOptions = {}): string {
   const date = parse(value);
   if (!date) return String(value);
-  return new Intl.DateTimeFormat(locale, {
+  return dateTimeFormat(locale, {
     year: 'numeric',
     month: 'short',
     day: 'numeric',
@@ -30,9 +32,9 @@ export function formatDay(isoDay: string, locale: string): string {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(isoDay);
   if (!match) return isoDay;
   const date = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])));
-  return new Intl.DateTimeFormat(locale, { month: 'short', day: 'numeric', timeZone: 'UTC' }).format(date);
+  return dateTimeFormat(locale, { month: 'short', day: 'numeric', timeZone: 'UTC' }).format(date);
 }
 
 export function formatCount(value: number | bigint, locale: string): string {
-  return new Intl.NumberFormat(locale).format(value);
+  return numberFormat(locale).format(value);
 }

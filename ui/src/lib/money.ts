@@ -2,6 +2,8 @@
 // without ever becoming a JavaScript number: the integer part goes through Intl as a BigInt
 // (exact), and the fraction digits are spliced in as text.
 
+import { numberFormat } from './intl';
+
 interface CurrencyInfo {
   /** Minor-unit digits the gateway enforces for this currency. */
   scale: number;
@@ -44,7 +46,7 @@ function formatParts(
   const magnitude = BigInt(parsed.integer);
   // -0.50 has a zero integer part, so a stand-in value carries the sign through Intl.
   const sample = parsed.negative ? -(magnitude === 0n ? 1n : magnitude) : magnitude;
-  const formatter = new Intl.NumberFormat(locale, {
+  const formatter = numberFormat(locale, {
     ...options,
     minimumFractionDigits: fraction.length,
     maximumFractionDigits: fraction.length,

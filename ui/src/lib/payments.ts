@@ -1,5 +1,6 @@
 // The payment-link form's rules (the gateway's, checked before anything is sent), the
 // list's filters as the backend's `LedgerFilter`, and the tones of status badges.
+import { dateTimeFormat } from './intl';
 import type {
   Currency,
   LedgerFilter,
@@ -227,7 +228,7 @@ export function matchesFilter(payment: LedgerPayment, filter: LedgerFilter): boo
 export function shortDateTime(value: string, locale: string, timeZone?: string): string {
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) return value;
-  return new Intl.DateTimeFormat(locale, {
+  return dateTimeFormat(locale, {
     month: 'short',
     day: 'numeric',
     hour: '2-digit',
