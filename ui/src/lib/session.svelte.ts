@@ -1,6 +1,7 @@
 import * as api from './api';
-import type { KeychainStatus, Profile, Settings } from './api';
+import type { DeskState, KeychainStatus, Overview, Profile, Settings } from './api';
 import { setLocale, type Locale } from './i18n/index.svelte';
+import type { Screen } from './router.svelte';
 import { setTheme } from './theme.svelte';
 
 /**
@@ -23,8 +24,37 @@ export function activeProfile(): Profile | null {
   return session.profiles.find((p) => p.id === session.activeId) ?? null;
 }
 
+/** Answers asked for by `prefetch`, each used once. */
+const early: { state: Promise<DeskState> | null; overview: Promise<Overview> | null } = {
+  state: null,
+  overview: null,
+};
+
+/**
+ * Sends the first screen's requests before anything is rendered: the backend answers while the
+ * page lays itself out, instead of one request after the other once the shell is on screen.
+ */
+export function prefetch(firstScreen: Screen): void {
+  const state = api.deskState();
+  const overview = firstScreen === 'overview' ? api.overview() : null;
+  // Whoever takes an answer handles its error; this only keeps an untaken one from being reported.
+  state.catch(() => {});
+  overview?.catch(() => {});
+  early.state = state;
+  early.overview = overview;
+}
+
+/** The Overview asked for at start: for the first one shown, and only before any profile switch. */
+export function takeEarlyOverview(): Promise<Overview> | null {
+  const overview = session.generation === 0 ? early.overview : null;
+  early.overview = null;
+  return overview;
+}
+
 export async function refresh(): Promise<void> {
-  const state = await api.deskState();
+  const pending = early.state ?? api.deskState();
+  early.state = null;
+  const state = await pending;
   session.profiles = state.profiles;
   session.activeId = state.activeProfileId;
   session.keychain = state.keychain;
