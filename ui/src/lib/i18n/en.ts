@@ -48,6 +48,7 @@ export const en = {
   'overview.balances': 'Balances',
   'overview.balances.empty': 'No balances yet.',
   'overview.balances.users': 'across {count} users',
+  'overview.balances.users.one': 'across {count} user',
   'overview.payments': 'Payments by status',
   'overview.payments.total': 'Total',
   'overview.kyc': 'KYC waiting for review',

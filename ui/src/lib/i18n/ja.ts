@@ -48,6 +48,7 @@ export const ja: Catalogue = {
   'overview.balances': '残高',
   'overview.balances.empty': '残高はまだありません。',
   'overview.balances.users': '{count} ユーザー合計',
+  'overview.balances.users.one': '{count} ユーザー合計',
   'overview.payments': 'ステータス別の決済件数',
   'overview.payments.total': '合計',
   'overview.kyc': '審査待ちの本人確認',
