@@ -106,13 +106,6 @@ async fn run() -> Result<()> {
         &large.open_ms,
         0.0,
     );
-    // Payments.svelte runs its first query through the same debounced effect.
-    line(
-        "  the same less the 150 ms debounce",
-        &small.open_ms,
-        &large.open_ms,
-        DEBOUNCE_MS,
-    );
     line(
         "  of which its query, called alone over IPC",
         &small.query_open_ms,
