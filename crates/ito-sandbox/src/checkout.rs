@@ -18,8 +18,7 @@ pub fn routes() -> Router<AppState> {
         .route("/process-checkout", get(page))
         .route("/process-checkout/pay", post(pay))
         .route("/process-checkout/cancel", post(cancel))
-        .route(RETURN_PAID, get(returned_paid))
-        .route(RETURN_CANCELLED, get(returned_cancelled))
+        .route("/process-checkout/returned/{outcome}", get(returned))
 }
 
 /// Stand-ins for a shop's own success and cancel pages, for payment links made before
@@ -27,21 +26,19 @@ pub fn routes() -> Router<AppState> {
 pub const RETURN_PAID: &str = "/process-checkout/returned/paid";
 pub const RETURN_CANCELLED: &str = "/process-checkout/returned/cancelled";
 
-async fn returned_paid() -> Response {
+async fn returned(axum::extract::Path(outcome): axum::extract::Path<String>) -> Response {
+    let (title, page) = match outcome.as_str() {
+        "paid" => ("Payment complete", "success"),
+        "cancelled" => ("Payment cancelled", "cancel"),
+        _ => return notice(StatusCode::NOT_FOUND, "Page not found", "No such page."),
+    };
     notice(
         StatusCode::OK,
-        "Payment complete",
-        "The sandbox stands in for the shop's own success page here. \
-         Set your shop's page as the link's success URL to send customers back to it.",
-    )
-}
-
-async fn returned_cancelled() -> Response {
-    notice(
-        StatusCode::OK,
-        "Payment cancelled",
-        "The sandbox stands in for the shop's own cancel page here. \
-         Set your shop's page as the link's cancel URL to send customers back to it.",
+        title,
+        &format!(
+            "The sandbox stands in for the shop's own {page} page here. \
+             Set your shop's page as the link's {page} URL to send customers back to it."
+        ),
     )
 }
 

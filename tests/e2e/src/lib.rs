@@ -62,24 +62,24 @@ fn wait_for_port(port: u16, within: Duration) -> Result<()> {
     Ok(())
 }
 
+/// Every process id in `/proc`.
+pub fn all_pids() -> Result<Vec<u32>> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc")? {
+        if let Some(pid) = entry?.file_name().to_str().and_then(|s| s.parse().ok()) {
+            pids.push(pid);
+        }
+    }
+    Ok(pids)
+}
+
 /// The running processes of the executable `app`.
 pub fn pids_of(app: &Path) -> Result<Vec<u32>> {
     let want = std::fs::canonicalize(app)?;
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc")? {
-        let entry = entry?;
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if std::fs::read_link(entry.path().join("exe")).is_ok_and(|exe| exe == want) {
-            found.push(pid);
-        }
-    }
-    Ok(found)
+    Ok(all_pids()?
+        .into_iter()
+        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == want))
+        .collect())
 }
 
 /// Waits until no process of `app` runs: a closed session ends the app, but not at once.

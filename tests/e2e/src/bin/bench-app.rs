@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ito_desk_e2e::{Result, built, pids_of, session, tauri_driver, testid, workspace};
+use ito_desk_e2e::{Result, all_pids, built, pids_of, session, tauri_driver, testid, workspace};
 
 const RUNS: usize = 5;
 /// How long the window idles before its memory is read.
@@ -203,15 +203,7 @@ fn since_start_ms(pid: u32) -> Result<f64> {
 /// PSS of `pid` and all its descendants (the WebKit web and network processes).
 fn tree_pss_kib(root: u32) -> Result<u64> {
     let mut parents: Vec<(u32, u32)> = Vec::new();
-    for entry in std::fs::read_dir("/proc")? {
-        let entry = entry?;
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
+    for pid in all_pids()? {
         if let Ok(f) = stat_fields(pid)
             && let Some(ppid) = f.get(1).and_then(|p| p.parse().ok())
         {
