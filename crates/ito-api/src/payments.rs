@@ -198,6 +198,9 @@ pub fn is_valid_email(email: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::money::Currency;
+    use crate::secret::Secret;
+    use crate::signing;
 
     #[test]
     fn emails_as_the_gateway_checks_them() {
@@ -210,9 +213,6 @@ mod tests {
             assert!(!is_valid_email(bad), "{bad}");
         }
     }
-    use crate::money::Currency;
-    use crate::secret::Secret;
-    use crate::signing;
 
     /// The seed's PHP example, sent by this client.
     fn seed_example() -> NewPayment {
