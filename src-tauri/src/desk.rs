@@ -46,8 +46,13 @@ pub type EventSink = Arc<dyn Fn(DeskEvent) + Send + Sync>;
 #[derive(Debug)]
 struct Prefetched {
     profile_id: String,
+    started: Instant,
     task: tokio::task::JoinHandle<Result<Overview>>,
 }
+
+/// How long prefetched Overview figures may wait for the window: a first screen other
+/// than the Overview must not make a later visit show figures from the app's start.
+const PREFETCH_FRESH_FOR: Duration = Duration::from_secs(20);
 
 /// Everything the window needs at start and after each change of profile.
 #[derive(Clone, Debug, Serialize, Type)]
@@ -186,7 +191,11 @@ impl Desk {
             let client = desk.client(&profile).await?;
             overview::load(&client, &profile.id).await
         });
-        *self.first_overview.lock().await = Some(Prefetched { profile_id, task });
+        *self.first_overview.lock().await = Some(Prefetched {
+            profile_id,
+            started: Instant::now(),
+            task,
+        });
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -481,9 +490,10 @@ impl Desk {
     pub async fn overview(&self) -> Result<Overview> {
         let profile = self.active_profile().await?;
         // The prefetched figures serve the first request only, and only if they are
-        // for this profile and were read without error.
+        // for this profile, recent, and were read without error.
         if let Some(p) = self.first_overview.lock().await.take()
             && p.profile_id == profile.id
+            && p.started.elapsed() < PREFETCH_FRESH_FOR
             && let Ok(Ok(overview)) = p.task.await
         {
             return Ok(overview);
