@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_payments.sql"),
     include_str!("../migrations/0002_users_oauth_kyc_cards.sql"),
     include_str!("../migrations/0003_oauth_expiry_indexes.sql"),
+    include_str!("../migrations/0004_faults.sql"),
 ];
 
 const READERS: usize = 4;

@@ -29,6 +29,7 @@ mod webhooks;
 pub use checkout::{RETURN_CANCELLED, RETURN_PAID};
 pub use db::Db;
 pub use error::{Error, Result};
+pub use faults::{FaultConfig, FaultSetting};
 pub use merchants::MerchantCredentials;
 pub use seed::{SEED_PASSWORD, SeedOptions, SeedReport};
 pub use server::{Config, MAX_BODY_BYTES, Server};

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use ito_sandbox::{Config, Db, SeedOptions, Server};
+use ito_sandbox::{Config, Db, FaultSetting, SeedOptions, Server};
 
 #[derive(Parser)]
 #[command(
@@ -51,6 +51,11 @@ enum Command {
         /// Approve submitted KYC forms after this many milliseconds (off by default).
         #[arg(long)]
         kyc_auto_review_ms: Option<u64>,
+        /// Store fault settings at start, kept across restarts like `PUT /sandbox/faults`:
+        /// `[MERCHANT_ID:]latency_ms=N,error_rate=R,drop_rate=R` (absent ones are 0) or
+        /// `[MERCHANT_ID:]off`; without an id, every merchant. Repeatable, applied in order.
+        #[arg(long, value_name = "[MERCHANT_ID:]FAULTS")]
+        faults: Vec<FaultSetting>,
     },
     /// Fill a merchant with realistic users, KYC forms, cards and transactions.
     Seed {
@@ -139,6 +144,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             webhook_max_attempts,
             payment_ttl_secs,
             kyc_auto_review_ms,
+            faults,
         } => {
             let mut config = Config::new(addr, db.db);
             config.public_url = public_url.map(|u| u.to_string());
@@ -146,6 +152,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             config.webhook_max_attempts = webhook_max_attempts;
             config.payment_ttl = Duration::from_secs(payment_ttl_secs);
             config.kyc_auto_review = kyc_auto_review_ms.map(Duration::from_millis);
+            config.faults = faults;
             tokio::runtime::Runtime::new()?.block_on(serve(config))
         }
     }

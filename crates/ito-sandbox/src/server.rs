@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 
 use crate::db::Db;
 use crate::error::{Error, Result, envelope};
-use crate::faults::Faults;
+use crate::faults::{FaultSetting, Faults};
 use crate::merchants::{self, MerchantCredentials};
 use crate::seed::{self, SeedOptions};
 use crate::{
@@ -53,6 +53,8 @@ pub struct Config {
     pub oauth_access_ttl: Duration,
     /// Lifetime of authorization codes.
     pub oauth_code_ttl: Duration,
+    /// Fault settings stored at start, in order (`serve --faults`).
+    pub faults: Vec<FaultSetting>,
 }
 
 impl Config {
@@ -71,6 +73,7 @@ impl Config {
             kyc_auto_review: None,
             oauth_access_ttl: Duration::from_secs(3600),
             oauth_code_ttl: Duration::from_secs(60),
+            faults: Vec::new(),
         }
     }
 }
@@ -106,6 +109,10 @@ impl Server {
     pub async fn start(config: Config) -> Result<Self> {
         let db = Db::open(&config.db_path)?;
         let demo_merchant = ensure_demo_merchant(&db, &config).await?;
+        let settings = config.faults.clone();
+        db.write(move |tx| faults::apply_settings(tx, &settings))
+            .await?;
+        let faults = db.read(Faults::load).await?;
         let listener = TcpListener::bind(config.addr).await?;
         let local_addr = listener.local_addr()?;
         let public_url: Arc<str> = config
@@ -126,7 +133,7 @@ impl Server {
             http,
             webhook_wake: Arc::new(Notify::new()),
             kyc_review_wake: Arc::new(Notify::new()),
-            faults: Faults::default(),
+            faults,
         };
         let (stop, stopped) = watch::channel(false);
         let app = router(state.clone());

@@ -1,10 +1,12 @@
-//! The `ito-sandbox` binary: the ready line, graceful shutdown, merchants from the CLI.
+//! The `ito-sandbox` binary: the ready line, graceful shutdown, merchants from the CLI,
+//! `--version`, and fault settings that outlive a restart.
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ito-sandbox"))
@@ -107,6 +109,216 @@ fn bad_arguments_are_clear_errors() {
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("in use"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn version_prints_the_crate_version() {
+    let out = bin().arg("--version").output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("ito-sandbox {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+/// A `serve` process on a free port, killed when dropped.
+struct Served {
+    child: Child,
+    url: String,
+}
+
+impl Served {
+    fn start(db: &Path, extra: &[&str]) -> Self {
+        let mut child = bin()
+            .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+            .arg(db)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim_end()
+            .strip_prefix("ito-sandbox listening on ")
+            .unwrap_or_else(|| panic!("no ready line: {line:?}"))
+            .to_owned();
+        Self { child, url }
+    }
+
+    /// Ends the process as a crash would: no chance to tidy up.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: &str,
+    ) -> reqwest::Result<(u16, Value)> {
+        self.send(
+            reqwest::Client::new().request(method, format!("{}{path}", self.url)),
+            key,
+        )
+        .await
+    }
+
+    async fn put_faults(&self, key: &str, body: Value) -> (u16, Value) {
+        let req = reqwest::Client::new()
+            .put(format!("{}/sandbox/faults", self.url))
+            .json(&body);
+        self.send(req, key).await.unwrap()
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder, key: &str) -> reqwest::Result<(u16, Value)> {
+        let res = req.bearer_auth(key).send().await?;
+        let status = res.status().as_u16();
+        Ok((status, res.json().await.unwrap_or(Value::Null)))
+    }
+
+    async fn faults(&self, key: &str) -> Value {
+        let (status, body) = self
+            .call(reqwest::Method::GET, "/sandbox/faults", key)
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{body}");
+        body["faults"].clone()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn merchant(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("demo-merchant.json")).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn fault_settings_survive_a_restart_and_serve_faults_sets_them() {
+    use reqwest::Method;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sandbox.db");
+
+    // --faults without a merchant id applies to every merchant, the demo one made at
+    // this very start included.
+    let served = Served::start(&db, &["--faults", "error_rate=1,latency_ms=5"]);
+    let demo = merchant(dir.path());
+    let key = demo["access_key"].as_str().unwrap().to_owned();
+    let (status, body) = served
+        .call(Method::GET, "/sandbox/users", &key)
+        .await
+        .unwrap();
+    assert_eq!((status, &body["code"]), (503, &json!(503)), "{body}");
+    assert_eq!(
+        served.faults(&key).await,
+        json!({"latency_ms": 5, "error_rate": 1.0, "drop_rate": 0.0})
+    );
+
+    // Killed and started again without the flag: still in force.
+    served.kill();
+    let served = Served::start(&db, &[]);
+    assert_eq!(served.faults(&key).await["error_rate"], 1.0);
+    let (status, _) = served
+        .call(Method::GET, "/sandbox/users", &key)
+        .await
+        .unwrap();
+    assert_eq!(status, 503);
+
+    // A change over HTTP is kept too.
+    let (status, body) = served.put_faults(&key, json!({"latency_ms": 20})).await;
+    assert_eq!(status, 200, "{body}");
+    served.kill();
+    let served = Served::start(&db, &[]);
+    assert_eq!(
+        served.faults(&key).await,
+        json!({"latency_ms": 20, "error_rate": 0.0, "drop_rate": 0.0})
+    );
+    let (status, _) = served
+        .call(Method::GET, "/sandbox/users", &key)
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+
+    // And so is clearing them.
+    let (status, _) = served
+        .call(Method::DELETE, "/sandbox/faults", &key)
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    served.kill();
+
+    // One merchant by id: only its requests are dropped; `off` for the other.
+    let other: Value = serde_json::from_slice(
+        &bin()
+            .args(["merchant", "create", "--name", "Osaka Ramen", "--db"])
+            .arg(&db)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let other_key = other["access_key"].as_str().unwrap();
+    let only = format!("{}:drop_rate=1", other["merchant_id"].as_str().unwrap());
+    let demo_off = format!("{}:off", demo["merchant_id"].as_str().unwrap());
+    let served = Served::start(&db, &["--faults", &only, "--faults", &demo_off]);
+    assert_eq!(
+        served.faults(&key).await,
+        json!({"latency_ms": 0, "error_rate": 0.0, "drop_rate": 0.0})
+    );
+    let (status, _) = served
+        .call(Method::GET, "/sandbox/users", &key)
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let dropped = served.call(Method::GET, "/sandbox/users", other_key).await;
+    assert!(dropped.is_err(), "{dropped:?}");
+    served.kill();
+    let served = Served::start(&db, &[]);
+    assert_eq!(served.faults(other_key).await["drop_rate"], 1.0);
+    drop(served);
+
+    // A merchant that does not exist, or a bad value, stops the start with a clear error.
+    let out = bin()
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--faults",
+            "mer_nobody:error_rate=1",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mer_nobody"));
+    let out = bin()
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--faults",
+            "error_rate=2",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("error_rate"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
