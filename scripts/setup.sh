@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing need, idempotently: Debian packages
-# (WebKitGTK, Xvfb, WebKitWebDriver, gnome-keyring), the UI's npm packages and, with
-# --test, tauri-driver. Safe to run again: it only installs what is missing.
+# (WebKitGTK, Xvfb, WebKitWebDriver, gnome-keyring), the UI's npm packages, cargo-about and,
+# with --test, tauri-driver. Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,7 +9,7 @@ want_test_tools=0
 [ "${1:-}" = "--test" ] && want_test_tools=1
 
 packages=(build-essential pkg-config libwebkit2gtk-4.1-dev libssl-dev xvfb xauth dbus gnome-keyring fonts-noto-cjk)
-[ "$want_test_tools" = 1 ] && packages+=(webkit2gtk-driver imagemagick)
+[ "$want_test_tools" = 1 ] && packages+=(webkit2gtk-driver imagemagick rpm desktop-file-utils locales jq curl openssl)
 
 if command -v apt-get >/dev/null 2>&1 && [ -f /etc/debian_version ]; then
   missing=()
@@ -53,4 +53,10 @@ fi
 
 if [ "$want_test_tools" = 1 ] && [ ! -x .tools/bin/tauri-driver ]; then
   cargo install tauri-driver --version '^2' --locked --root .tools --quiet
+fi
+
+# cargo-about lists the Rust crates' licences for the app's About panel (the UI build runs
+# it) and the sandbox's packages.
+if [ ! -x .tools/bin/cargo-about ]; then
+  cargo install cargo-about --version '^0.9' --features cli --locked --root .tools --quiet
 fi

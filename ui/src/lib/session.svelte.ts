@@ -15,6 +15,8 @@ export const session = $state({
   activeId: null as string | null,
   keychain: null as KeychainStatus | null,
   settings: null as Settings | null,
+  /** The app's version, from the backend. */
+  version: null as string | null,
   /** The user chose to go on with the in-memory sandbox after seeing the keychain screen. */
   keychainAcknowledged: false,
   generation: 0,
@@ -59,6 +61,7 @@ export async function refresh(): Promise<void> {
   session.activeId = state.activeProfileId;
   session.keychain = state.keychain;
   session.settings = state.settings;
+  session.version = state.version;
   // An unset language means "follow the OS", which the i18n module already did.
   if (state.settings.language) setLocale(state.settings.language);
   setTheme(state.settings.theme);

@@ -155,6 +155,17 @@ export const en = {
   'settings.exports.ask': 'Ask where to save each export',
   'settings.exports.hint': 'Otherwise exports are saved straight to your Downloads folder, never replacing a file already there.',
   'settings.profile.saved': 'Profile saved.',
+  'settings.about': 'About',
+  'settings.about.version': 'Version',
+  'settings.about.commit': 'Build commit',
+  'settings.about.licences': 'Third-party licences',
+  'settings.about.licences.description':
+    'The app is built on open-source components. This list of them and their licences was gathered when this build was made.',
+  'settings.about.licences.show': 'Show licences',
+  'settings.about.licences.rust': 'Rust crates (the app)',
+  'settings.about.licences.npm': 'npm packages (the window)',
+  'settings.about.licences.count': '{count} components',
+  'settings.about.licences.count.one': '{count} component',
 
   'validation.required': 'Required.',
   'validation.url': 'Enter an http:// or https:// URL.',

@@ -155,6 +155,17 @@ export const ja: Catalogue = {
   'settings.exports.ask': 'エクスポートのたびに保存先を確認する',
   'settings.exports.hint': 'オフの場合はダウンロードフォルダーに直接保存します。同じ名前のファイルは上書きしません。',
   'settings.profile.saved': 'プロファイルを保存しました。',
+  'settings.about': 'このアプリについて',
+  'settings.about.version': 'バージョン',
+  'settings.about.commit': 'ビルドのコミット',
+  'settings.about.licences': 'サードパーティのライセンス',
+  'settings.about.licences.description':
+    'このアプリはオープンソースのコンポーネントで作られています。その一覧とライセンスは、このビルドの作成時に収集したものです。',
+  'settings.about.licences.show': 'ライセンスを表示',
+  'settings.about.licences.rust': 'Rust クレート（アプリ本体）',
+  'settings.about.licences.npm': 'npm パッケージ（画面）',
+  'settings.about.licences.count': '{count} 個のコンポーネント',
+  'settings.about.licences.count.one': '{count} 個のコンポーネント',
 
   'validation.required': '必須項目です。',
   'validation.url': 'http:// または https:// で始まる URL を入力してください。',
