@@ -1,13 +1,14 @@
 //! The hosted checkout page a payment link opens: plain HTML forms, no JavaScript.
 
 use axum::Router;
-use axum::extract::{Form, Query, State};
-use axum::http::StatusCode;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
 
-use crate::error::Error;
+use crate::error::{Error, FieldErrors};
+use crate::fields::{self, Encoding, Fields};
 use crate::ids;
 use crate::merchants;
 use crate::payments::{self, PaymentStatus, Transition};
@@ -40,12 +41,6 @@ async fn returned(axum::extract::Path(outcome): axum::extract::Path<String>) -> 
              Set your shop's page as the link's {page} URL to send customers back to it."
         ),
     )
-}
-
-#[derive(Debug, Deserialize)]
-struct PaymentRef {
-    #[serde(default)]
-    payment_id: String,
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -115,8 +110,11 @@ fn not_found() -> Response {
     )
 }
 
-async fn page(State(state): State<AppState>, Query(q): Query<PaymentRef>) -> Response {
-    let id = q.payment_id.trim().to_owned();
+async fn page(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let id = match payment_id_in(query.unwrap_or_default().as_bytes()) {
+        Ok(id) => id.trim().to_owned(),
+        Err(refusal) => return refusal.into_response(),
+    };
     let found = state
         .db
         .read(move |c| {
@@ -188,10 +186,53 @@ async fn decide(state: AppState, id: String, transition: Transition) -> Response
     }
 }
 
-async fn pay(State(state): State<AppState>, Form(r): Form<PaymentRef>) -> Response {
-    decide(state, r.payment_id, Transition::Pay).await
+/// A checkout request that names no payment: the status, and the page's title and text.
+struct Refusal(StatusCode, &'static str, &'static str);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        notice(self.0, self.1, self.2)
+    }
 }
 
-async fn cancel(State(state): State<AppState>, Form(r): Form<PaymentRef>) -> Response {
-    decide(state, r.payment_id, Transition::Cancel).await
+/// The payment id a checkout button posts, or the page that says why there is none.
+/// Read by hand rather than with axum's `Form`, whose refusals are plain text: a
+/// customer's browser gets a page for every outcome.
+fn posted_payment_id(headers: &HeaderMap, body: &[u8]) -> Result<String, Refusal> {
+    if fields::encoding(headers).ok() != Some(Encoding::Form) {
+        return Err(Refusal(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported form",
+            "Send the checkout form as application/x-www-form-urlencoded, as a browser does.",
+        ));
+    }
+    payment_id_in(body)
+}
+
+/// `payment_id` from form-encoded pairs (a query string or a form body).
+fn payment_id_in(pairs: &[u8]) -> Result<String, Refusal> {
+    let mut errors = FieldErrors::new();
+    let id = Fields::from_form(pairs).text("payment_id", &mut errors);
+    if !errors.is_empty() {
+        return Err(Refusal(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "The link names more than one payment.",
+        ));
+    }
+    Ok(id.unwrap_or_default())
+}
+
+async fn pay(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match posted_payment_id(&headers, &body) {
+        Ok(id) => decide(state, id, Transition::Pay).await,
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+async fn cancel(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match posted_payment_id(&headers, &body) {
+        Ok(id) => decide(state, id, Transition::Cancel).await,
+        Err(refusal) => refusal.into_response(),
+    }
 }

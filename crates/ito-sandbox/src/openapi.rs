@@ -18,6 +18,7 @@ pub async fn document(State(state): State<AppState>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::faults;
 
     #[test]
     fn document_is_valid_json_with_every_route() {
@@ -65,6 +66,29 @@ mod tests {
             crate::RETURN_CANCELLED,
         ] {
             assert!(paths.contains_key(route), "{route} is not documented");
+        }
+        // Every answer the sandbox's machinery can give is documented where it applies:
+        // a wrong credential and an injected fault on authenticated routes, an unreadable
+        // or over-sized body on routes that take one.
+        for (path, ops) in paths {
+            for (method, op) in ops.as_object().unwrap() {
+                let responses = op["responses"].as_object().unwrap();
+                let has = |code: &str| responses.contains_key(code);
+                if op.get("security").is_some() {
+                    assert!(has("401"), "{method} {path}: 401");
+                    assert_eq!(has("503"), path != faults::PATH, "{method} {path}: 503");
+                }
+                if op.get("requestBody").is_some() {
+                    assert!(has("413"), "{method} {path}: 413");
+                    assert!(has("400"), "{method} {path}: 400");
+                }
+                for (code, answer) in responses {
+                    let documented = answer.get("content").is_some()
+                        || answer.get("$ref").is_some()
+                        || answer.get("headers").is_some();
+                    assert!(documented, "{method} {path} {code} has no body or headers");
+                }
+            }
         }
         // Every route outside the gateway's documentation says it is an extension.
         for (path, ops) in paths {

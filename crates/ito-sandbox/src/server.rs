@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
@@ -290,19 +290,44 @@ async fn request_id(req: Request, next: Next) -> Response {
                 .unwrap_or(HeaderValue::from_static("req"))
         });
     let mut res = next.run(req).await;
-    // A rejected over-sized body reaches here as a bare 413; give it the envelope too.
-    if res.status() == StatusCode::PAYLOAD_TOO_LARGE
-        && res
-            .headers()
-            .get("content-type")
-            .is_none_or(|c| c != "application/json")
-    {
-        res = envelope(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("The request body may not exceed {MAX_BODY_BYTES} bytes."),
-            Map::new(),
-        );
+    if is_bare_rejection(&res) {
+        res = enveloped(res).await;
     }
     res.headers_mut().insert("x-request-id", id);
     res
 }
+
+/// An error answered by axum itself (an extractor's rejection: an over-sized body, a
+/// query string that does not fit) rather than by a handler: plain text, or no body.
+fn is_bare_rejection(res: &Response) -> bool {
+    let status = res.status();
+    let typed = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|c| c.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/json") || c.starts_with("text/html"));
+    (status.is_client_error() || status.is_server_error()) && !typed
+}
+
+/// Gives a bare rejection the gateway's envelope, so every error a client can get has
+/// the documented shape; axum's text becomes the message.
+async fn enveloped(res: Response) -> Response {
+    let status = res.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return envelope(
+            status,
+            &format!("The request body may not exceed {MAX_BODY_BYTES} bytes."),
+            Map::new(),
+        );
+    }
+    let text = axum::body::to_bytes(res.into_body(), MAX_REJECTION_TEXT)
+        .await
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .filter(|t| !t.is_empty());
+    let message = text.unwrap_or_else(|| status.canonical_reason().unwrap_or("Error").to_owned());
+    envelope(status, &message, Map::new())
+}
+
+/// axum's rejection texts are a line or two; a longer one gives way to the status's reason.
+const MAX_REJECTION_TEXT: usize = 4096;

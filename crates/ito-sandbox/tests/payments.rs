@@ -817,6 +817,113 @@ async fn bad_input_is_answered_with_the_envelope_and_writes_nothing() {
     assert!(res.headers().contains_key("x-request-id"));
 }
 
+/// The answers schemathesis found undocumented: each now has the documented shape.
+#[tokio::test]
+async fn refusals_by_axum_itself_get_the_envelope_and_checkout_forms_get_a_page() {
+    let sb = Sandbox::start().await;
+    let key = &sb.merchant.access_key;
+    // A query parameter given twice was axum's plain text.
+    for path in [
+        "/sandbox/payments?limit=1&limit=2",
+        "/sandbox/users?cursor=a&cursor=b",
+    ] {
+        let res = sb
+            .http
+            .get(format!("{}{path}", sb.url))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{path}");
+        assert_eq!(res.headers()["content-type"], "application/json");
+        let json: Value = res.json().await.unwrap();
+        assert_eq!(
+            (json["code"].as_u64(), json["status"].as_str()),
+            (Some(400), Some("error"))
+        );
+        assert!(json["message"].as_str().unwrap().contains("limit") || path.contains("cursor"));
+    }
+    // JSON that is not an object is a 400 envelope (now documented).
+    for path in ["/payment/check-validity", "/sandbox/faults"] {
+        let res = sb
+            .http
+            .request(
+                if path.ends_with("faults") {
+                    Method::PUT
+                } else {
+                    Method::POST
+                },
+                format!("{}{path}", sb.url),
+            )
+            .bearer_auth(key)
+            .header("content-type", "application/json")
+            .body("[null, null]")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{path}");
+        assert_eq!(res.json::<Value>().await.unwrap()["code"], 400);
+    }
+    // The checkout buttons answer a browser with a page whatever it sends.
+    let created = sb.create(&payment("https://example.com/hook")).await;
+    let id = payment_id(&created);
+    for (body, ct, status) in [
+        (format!("payment_id={id}"), "text/plain", 415),
+        (String::new(), "", 415),
+        (
+            format!("payment_id={id}&payment_id=x"),
+            "application/x-www-form-urlencoded",
+            400,
+        ),
+        (
+            "payment_id=nope".to_owned(),
+            "application/x-www-form-urlencoded",
+            404,
+        ),
+    ] {
+        let mut req = sb
+            .http
+            .post(format!("{}/process-checkout/pay", sb.url))
+            .body(body);
+        if !ct.is_empty() {
+            req = req.header("content-type", ct);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), status, "{ct}");
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+    }
+    let res = sb
+        .http
+        .get(format!(
+            "{}/process-checkout?payment_id={id}&payment_id={id}",
+            sb.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    // Still payable after all that.
+    let res = sb
+        .http
+        .post(format!("{}/process-checkout/pay", sb.url))
+        .form(&[("payment_id", &id)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+}
+
 #[tokio::test]
 async fn the_payment_list_neither_skips_nor_repeats_while_payments_arrive() {
     let sb = Sandbox::start().await;
