@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatMoney, toMinorUnits } from './money';
+import { formatMoney, fromMinorUnits, sumAmounts, toMinorUnits } from './money';
 
 describe('formatMoney', () => {
   it('formats yen without decimals in English', () => {
@@ -47,5 +47,26 @@ describe('toMinorUnits', () => {
     expect(toMinorUnits('1200', 'JPY')).toBe(1200n);
     expect(toMinorUnits('-0.07', 'USD')).toBe(-7n);
     expect(toMinorUnits('abc', 'USD')).toBeNull();
+  });
+});
+
+describe('fromMinorUnits and sumAmounts', () => {
+  it('turns minor units back into the currency’s decimal string', () => {
+    expect(fromMinorUnits(120000n, 'JPY')).toBe('120000');
+    expect(fromMinorUnits(28000n, 'USD')).toBe('280.00');
+    expect(fromMinorUnits(5n, 'USD')).toBe('0.05');
+    expect(fromMinorUnits(-50n, 'SGP-USD')).toBe('-0.50');
+    expect(fromMinorUnits(0n, 'USD')).toBe('0.00');
+  });
+
+  it('round-trips through toMinorUnits beyond float precision', () => {
+    const amount = '12345678901234567890.12';
+    expect(fromMinorUnits(toMinorUnits(amount, 'USD') as bigint, 'USD')).toBe(amount);
+  });
+
+  it('adds amounts exactly, where floats would not', () => {
+    expect(sumAmounts(['0.10', '0.20'], 'USD')).toBe('0.30');
+    expect(sumAmounts(['1200', '-300', '5'], 'JPY')).toBe('905');
+    expect(sumAmounts([], 'USD')).toBe('0.00');
   });
 });

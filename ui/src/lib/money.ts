@@ -88,3 +88,19 @@ export function toMinorUnits(amount: string, currency: string): bigint | null {
   const minor = BigInt(parsed.integer + fraction);
   return parsed.negative ? -minor : minor;
 }
+
+/** The decimal string of an amount in minor units: `fromMinorUnits(-50n, 'USD')` → `-0.50`. */
+export function fromMinorUnits(minor: bigint, currency: string, scale = CURRENCIES[currency]?.scale ?? 0): string {
+  const negative = minor < 0n;
+  const digits = (negative ? -minor : minor).toString().padStart(scale + 1, '0');
+  const integer = digits.slice(0, digits.length - scale);
+  const fraction = scale ? `.${digits.slice(digits.length - scale)}` : '';
+  return `${negative ? '-' : ''}${integer}${fraction}`;
+}
+
+/** The exact sum of decimal strings of one currency; unreadable amounts count as zero. */
+export function sumAmounts(amounts: Iterable<string>, currency: string): string {
+  let total = 0n;
+  for (const amount of amounts) total += toMinorUnits(amount, currency) ?? 0n;
+  return fromMinorUnits(total, currency);
+}

@@ -346,6 +346,14 @@ export const en = {
   'settings.payment_defaults.description':
     'New payment links of this profile start with these URLs; the form can change them for one link. A blank webhook URL means the app’s own listener.',
   'settings.payment_defaults.saved': 'Defaults saved.',
+
+  'export.progress.title': 'Exporting…',
+  'export.progress.cancelling': 'Cancelling…',
+  'export.progress.pages': '{count} pages',
+  'export.progress.pages.one': '{count} page',
+  'export.progress.rows': '{count} rows',
+  'export.progress.rows.one': '{count} row',
+  'export.progress.rate': '{rate} rows/s',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -347,4 +347,12 @@ export const ja: Catalogue = {
   'settings.payment_defaults.description':
     'このプロファイルの新しい決済リンクはこれらの URL で始まります。フォームで一件ごとに変更できます。Webhook URL が空欄の場合はアプリのリスナーを使います。',
   'settings.payment_defaults.saved': '既定値を保存しました。',
+
+  'export.progress.title': 'エクスポート中…',
+  'export.progress.cancelling': 'キャンセル中…',
+  'export.progress.pages': '{count} ページ',
+  'export.progress.pages.one': '{count} ページ',
+  'export.progress.rows': '{count} 行',
+  'export.progress.rows.one': '{count} 行',
+  'export.progress.rate': '毎秒 {rate} 行',
 };
