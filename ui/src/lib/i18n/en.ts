@@ -354,6 +354,10 @@ export const en = {
   'export.progress.rows': '{count} rows',
   'export.progress.rows.one': '{count} row',
   'export.progress.rate': '{rate} rows/s',
+
+  'users.form.name_control': 'The name may not contain control characters.',
+  'users.form.phone_format': 'Use the international form with the country code, such as +81312345678.',
+  'users.form.country_format': 'Choose a country from the list.',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -355,4 +355,8 @@ export const ja: Catalogue = {
   'export.progress.rows': '{count} 行',
   'export.progress.rows.one': '{count} 行',
   'export.progress.rate': '毎秒 {rate} 行',
+
+  'users.form.name_control': '名前に制御文字は使えません。',
+  'users.form.phone_format': '国番号付きの国際形式で入力してください (例: +81312345678)。',
+  'users.form.country_format': '一覧から国を選んでください。',
 };
