@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatCount, formatDateTime, formatDay } from './dates';
+import { formatAgo, formatCount, formatDateTime, formatDay, formatUtc } from './dates';
 
 const instant = '2026-11-24T10:08:55Z';
 
@@ -32,5 +32,24 @@ describe('formatCount', () => {
   it('groups digits', () => {
     expect(formatCount(12345, 'en')).toBe('12,345');
     expect(formatCount(12345n, 'ja')).toBe('12,345');
+  });
+});
+
+describe('formatUtc', () => {
+  it('names the zone, for the tooltip of a local time', () => {
+    expect(formatUtc(instant, 'en')).toBe('Nov 24, 2026, 10:08:55 UTC');
+    expect(formatUtc(instant, 'ja')).toBe('2026年11月24日 10:08:55 UTC');
+  });
+});
+
+describe('formatAgo', () => {
+  const now = Date.parse(instant);
+
+  it('says how long ago, in the largest whole unit', () => {
+    expect(formatAgo('2026-11-24T10:08:50Z', now, 'en')).toBe('now');
+    expect(formatAgo('2026-11-24T10:03:00Z', now, 'en')).toBe('5 minutes ago');
+    expect(formatAgo('2026-11-24T07:00:00Z', now, 'en')).toBe('3 hours ago');
+    expect(formatAgo('2026-11-23T09:00:00Z', now, 'en')).toBe('yesterday');
+    expect(formatAgo('2026-11-24T10:03:00Z', now, 'ja')).toBe('5 分前');
   });
 });

@@ -1,7 +1,7 @@
 // Timestamps cross IPC as RFC 3339 strings (UTC); they are shown in the user's time zone
 // unless a test pins one.
 
-import { dateTimeFormat, numberFormat } from './intl';
+import { dateTimeFormat, numberFormat, relativeTimeFormat } from './intl';
 
 export interface DateOptions {
   timeZone?: string;
@@ -37,4 +37,39 @@ export function formatDay(isoDay: string, locale: string): string {
 
 export function formatCount(value: number | bigint, locale: string): string {
   return numberFormat(locale).format(value);
+}
+
+/** The same instant in UTC, zone named (`Nov 24, 2026, 10:08:55 UTC`): the tooltip of a local time. */
+export function formatUtc(value: string | Date, locale: string): string {
+  const date = parse(value);
+  if (!date) return String(value);
+  return dateTimeFormat(locale, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hour12: false,
+    timeZone: 'UTC',
+    timeZoneName: 'short',
+  }).format(date);
+}
+
+const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
+  ['day', 86_400],
+  ['hour', 3_600],
+  ['minute', 60],
+];
+
+/** How long ago `value` was, coarsely: `5 minutes ago`, `yesterday`, `now`. */
+export function formatAgo(value: string | Date, now: number, locale: string): string {
+  const date = parse(value);
+  if (!date) return String(value);
+  const seconds = Math.round((date.getTime() - now) / 1000);
+  const format = relativeTimeFormat(locale, { numeric: 'auto' });
+  for (const [unit, size] of UNITS) {
+    if (Math.abs(seconds) >= size) return format.format(Math.trunc(seconds / size), unit);
+  }
+  return format.format(0, 'second');
 }

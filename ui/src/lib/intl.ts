@@ -20,3 +20,8 @@ export const numberFormat = (locale: string, options: Intl.NumberFormatOptions =
 
 export const dateTimeFormat = (locale: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat =>
   cached(dates, locale, options, () => new Intl.DateTimeFormat(locale, options));
+
+const relatives = new Map<string, Intl.RelativeTimeFormat>();
+
+export const relativeTimeFormat = (locale: string, options: Intl.RelativeTimeFormatOptions): Intl.RelativeTimeFormat =>
+  cached(relatives, locale, options, () => new Intl.RelativeTimeFormat(locale, options));
