@@ -2,6 +2,8 @@
 
 mod client;
 mod error;
+#[cfg(test)]
+mod fuzz;
 mod ids;
 pub mod kyc;
 mod merchant;

@@ -96,6 +96,10 @@ impl Money {
         }
         let mut amount = amount;
         amount.rescale(currency.scale());
+        // rescale keeps a smaller scale when the digits would not fit (28 or 29 of them).
+        if amount.scale() != currency.scale() {
+            return Err(MoneyError::Overflow);
+        }
         Ok(Self { amount, currency })
     }
 
@@ -287,6 +291,21 @@ mod tests {
         let a = Money::from_minor(150, Currency::Usd);
         assert_eq!(a.checked_add(a).unwrap().format(), "$3.00");
         assert!(a.checked_add(Money::from_minor(1, Currency::Jpy)).is_err());
+    }
+
+    /// Regression (fuzz_money_parsing): an amount of 28-29 digits came back at scale 0
+    /// in USD, since rescaling could not fit it, breaking "always at the currency's scale".
+    #[test]
+    fn amounts_too_long_for_the_scale_are_refused() {
+        for text in [
+            "79228162514264337593543950335",
+            "-79228162514264337593543950335",
+            "7922816251426433759354395033.5",
+        ] {
+            assert_eq!(Money::parse(text, Currency::Usd), Err(MoneyError::Overflow));
+        }
+        let yen = Money::parse("79228162514264337593543950335", Currency::Jpy).unwrap();
+        assert_eq!(yen.amount().scale(), 0);
     }
 
     fn currency() -> impl Strategy<Value = Currency> {

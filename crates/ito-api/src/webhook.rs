@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -140,9 +141,19 @@ fn parse_event(body: &[u8], signed_at: DateTime<Utc>) -> Result<WebhookEvent, Re
             .and_then(|d| Money::new(d, w.currency))
             .map_err(|e| bad(format!("{name}: {e}")))
     };
+    let amount = money(w.amount, "amount")?;
+    let charge = money(w.charge, "charge")?;
+    // As documented: a positive amount and a fee from zero up to it. This also keeps
+    // `net` (amount less charge) from overflowing on extreme values.
+    if !amount.is_positive() {
+        return Err(bad("amount: not greater than 0".into()));
+    }
+    if charge.amount() < Decimal::ZERO || charge.amount() > amount.amount() {
+        return Err(bad("charge: not between 0 and the amount".into()));
+    }
     Ok(WebhookEvent {
-        amount: money(w.amount, "amount")?,
-        charge: money(w.charge, "charge")?,
+        amount,
+        charge,
         date: NaiveDate::parse_from_str(&w.date, "%d-%m-%Y")
             .map_err(|_| bad(format!("date {:?} is not DD-MM-YYYY", w.date)))?,
         payment_id: w.payment_id,
@@ -222,6 +233,42 @@ mod tests {
             verify_at(&h, yen.as_bytes(), &secret, TOL, at(ts)),
             Err(Rejection::Malformed(_))
         ));
+    }
+
+    /// Regression (fuzz_webhook_parsing): a signed event with the largest amount and
+    /// its negation as the charge was accepted, and `net` then overflowed and panicked.
+    #[test]
+    fn amounts_and_charges_outside_the_documented_range_are_malformed() {
+        let secret = Secret::new("whsec");
+        let ts = 1_653_200_000;
+        let max = "79228162514264337593543950335";
+        for (amount, charge) in [
+            (max, "-79228162514264337593543950335"),
+            ("100", "-1"),
+            ("100", "101"),
+            ("0", "0"),
+            ("-5", "0"),
+        ] {
+            let body = BODY
+                .replace("USD", "JPY")
+                .replace("100.00", amount)
+                .replace("5.00", charge);
+            let h = headers(ts, &signature_header(&secret, ts, body.as_bytes()));
+            assert!(
+                matches!(
+                    verify_at(&h, body.as_bytes(), &secret, TOL, at(ts)),
+                    Err(Rejection::Malformed(_))
+                ),
+                "{amount} {charge}"
+            );
+        }
+        let body = BODY
+            .replace("USD", "JPY")
+            .replace("100.00", max)
+            .replace("5.00", max);
+        let h = headers(ts, &signature_header(&secret, ts, body.as_bytes()));
+        let e = verify_at(&h, body.as_bytes(), &secret, TOL, at(ts)).unwrap();
+        assert!(e.net().amount().is_zero());
     }
 
     proptest! {

@@ -470,7 +470,7 @@ fn missing(values: &Values) -> Vec<&'static str> {
 
 /// Reads `{"values": {...}}`. In a draft (`partial`) a null or empty value clears
 /// the field; in a full replacement it counts as absent.
-fn parse_values(body: &[u8], partial: bool) -> Result<(Values, Vec<String>)> {
+pub(crate) fn parse_values(body: &[u8], partial: bool) -> Result<(Values, Vec<String>)> {
     let doc: Map<String, Value> = serde_json::from_slice(body)
         .map_err(|e| Error::BadRequest(format!("The body must be a JSON object: {e}.")))?;
     let Some(Value::Object(given)) = doc.get("values") else {

@@ -11,6 +11,8 @@ mod db;
 mod error;
 mod faults;
 mod fields;
+#[cfg(test)]
+mod fuzz;
 mod ids;
 mod kyc;
 mod merchants;

@@ -339,7 +339,7 @@ pub fn seed_demo(conn: &Connection, merchant_id: &str, now: i64) -> Result<usize
 
 /// A validated payment request.
 #[derive(Debug)]
-struct NewPayment {
+pub(crate) struct NewPayment {
     custom: String,
     amount: Decimal,
     currency: Currency,
@@ -353,7 +353,7 @@ struct NewPayment {
 pub const MAX_TEXT_CHARS: usize = 255;
 
 /// Checks every field and reports every problem at once.
-fn validate(f: &Fields) -> std::result::Result<NewPayment, FieldErrors> {
+pub(crate) fn validate(f: &Fields) -> std::result::Result<NewPayment, FieldErrors> {
     let mut errors = FieldErrors::new();
     let custom = f.required("custom", &mut errors);
     if custom

@@ -52,7 +52,8 @@ pub fn verify(headers: &HeaderMap, body: &[u8], secret: &str, now: i64) -> Resul
         .strip_prefix("sha256=")
         .unwrap_or(given)
         .to_ascii_lowercase();
-    if (now - timestamp).abs() > TOLERANCE_SECS {
+    // abs_diff: a timestamp near i64::MIN or MAX must not overflow the subtraction.
+    if now.abs_diff(timestamp) > TOLERANCE_SECS.unsigned_abs() {
         return Err(Error::Unauthorized(format!(
             "Request timestamp is outside the allowed window of {TOLERANCE_SECS} seconds."
         )));
@@ -106,5 +107,17 @@ mod tests {
         );
         assert!(verify(&headers("x", &sig), b"body", "k", 100).is_err());
         assert!(verify(&headers("100", "zz"), b"body", "k", 100).is_err());
+    }
+
+    /// Regression (fuzz_signature_verification): `now - timestamp` overflowed, and
+    /// panicked, for an X-Timestamp near i64::MIN.
+    #[test]
+    fn extreme_timestamps_are_refused_not_panics() {
+        let now = 1_700_000_000;
+        for ts in [i64::MIN, i64::MIN + 1, i64::MAX, -now] {
+            let sig = sign("k", ts, b"body");
+            let refused = verify(&headers(&ts.to_string(), &sig), b"body", "k", now);
+            assert!(matches!(refused, Err(Error::Unauthorized(_))), "{ts}");
+        }
     }
 }

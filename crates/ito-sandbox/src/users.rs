@@ -255,7 +255,7 @@ pub fn check_country(country: &str) -> std::result::Result<String, String> {
     }
 }
 
-fn check_password(password: &str) -> std::result::Result<String, String> {
+pub(crate) fn check_password(password: &str) -> std::result::Result<String, String> {
     let n = password.chars().count();
     if (8..=128).contains(&n) {
         Ok(password.to_owned())
