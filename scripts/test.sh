@@ -25,6 +25,7 @@ cat artifacts/ui-tests.log
 
 echo "--- rust: tests"
 dbus-run-session -- sh scripts/with-keyring.sh cargo test --workspace --locked
+scripts/schemathesis.sh --binary "${CARGO_TARGET_DIR:-target}/debug/ito-sandbox"  # the OpenAPI documents every answer
 
 echo "--- app: end-to-end in a real window"
 E2E_SKIP_UI_BUILD=1 scripts/e2e.sh
