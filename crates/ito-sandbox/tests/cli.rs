@@ -258,8 +258,15 @@ async fn fault_settings_survive_a_restart_and_serve_faults_sets_them() {
         .unwrap();
     assert_eq!(status, 200);
     served.kill();
+    let served = Served::start(&db, &[]);
+    assert_eq!(
+        served.faults(&key).await,
+        json!({"latency_ms": 0, "error_rate": 0.0, "drop_rate": 0.0})
+    );
+    served.kill();
 
-    // One merchant by id: only its requests are dropped; `off` for the other.
+    // In order: every merchant, then one by id (its setting replaces the first), then
+    // `off` for the demo merchant: only the other one's requests are dropped.
     let other: Value = serde_json::from_slice(
         &bin()
             .args(["merchant", "create", "--name", "Osaka Ramen", "--db"])
@@ -272,7 +279,17 @@ async fn fault_settings_survive_a_restart_and_serve_faults_sets_them() {
     let other_key = other["access_key"].as_str().unwrap();
     let only = format!("{}:drop_rate=1", other["merchant_id"].as_str().unwrap());
     let demo_off = format!("{}:off", demo["merchant_id"].as_str().unwrap());
-    let served = Served::start(&db, &["--faults", &only, "--faults", &demo_off]);
+    let served = Served::start(
+        &db,
+        &[
+            "--faults",
+            "error_rate=0.5",
+            "--faults",
+            &only,
+            "--faults",
+            &demo_off,
+        ],
+    );
     assert_eq!(
         served.faults(&key).await,
         json!({"latency_ms": 0, "error_rate": 0.0, "drop_rate": 0.0})
@@ -286,7 +303,10 @@ async fn fault_settings_survive_a_restart_and_serve_faults_sets_them() {
     assert!(dropped.is_err(), "{dropped:?}");
     served.kill();
     let served = Served::start(&db, &[]);
-    assert_eq!(served.faults(other_key).await["drop_rate"], 1.0);
+    assert_eq!(
+        served.faults(other_key).await,
+        json!({"latency_ms": 0, "error_rate": 0.0, "drop_rate": 1.0})
+    );
     drop(served);
 
     // A merchant that does not exist, or a bad value, stops the start with a clear error.
