@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs a command with an unlocked gnome-keyring Secret Service on the current D-Bus
 # session bus. Use it inside a private session:
-#   dbus-run-session -- sh scripts/with-keyring.sh cargo test -p ito-merchant-desk
+#   dbus-run-session -- sh scripts/with-keyring.sh cargo test -p ito-desk
 set -eu
 
 if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]; then

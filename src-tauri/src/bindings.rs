@@ -2,15 +2,11 @@
 //! commands and events here with tauri-specta. The test below fails when the
 //! committed file is stale; `ITO_UPDATE_BINDINGS=1` rewrites it.
 
-use serde::Serialize;
-use specta::Type;
 use specta_typescript::Typescript;
-use tauri_specta::{Builder, Event, collect_commands, collect_events};
+use tauri_specta::{Builder, collect_commands, collect_events};
 
-use crate::commands;
-use crate::desk::DeskEvent;
-use crate::payment_commands;
-use crate::request_log::RequestLogEntry;
+use crate::commands::{overview, payments, profiles, request_log, settings, webhooks};
+use crate::events;
 
 /// Where the UI imports the bindings from.
 pub const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/src/lib/bindings.ts");
@@ -19,61 +15,44 @@ const HEADER: &str = "// Generated from src-tauri by tauri-specta: do not edit.\
 // Regenerate with: ITO_UPDATE_BINDINGS=1 cargo test -p ito-merchant-desk bindings\n\
 /* eslint-disable */";
 
-/// The active profile changed: every screen reloads its data.
-#[derive(Clone, Debug, Serialize, Type, Event)]
-#[serde(rename_all = "camelCase")]
-pub struct ProfileSwitched {
-    pub profile_id: Option<String>,
-}
-
-/// A profile was added, edited or removed: reload the profile list.
-#[derive(Clone, Debug, Serialize, Type, Event)]
-pub struct ProfilesChanged;
-
-/// New request-log rows were written (any profile's).
-#[derive(Clone, Debug, Serialize, Type, Event)]
-pub struct RequestsLogged {
-    pub entries: Vec<RequestLogEntry>,
-}
-
 pub fn builder() -> Builder<tauri::Wry> {
     Builder::<tauri::Wry>::new()
         .commands(collect_commands![
-            commands::desk_state,
-            commands::add_profile,
-            commands::update_profile,
-            commands::remove_profile,
-            commands::switch_profile,
-            commands::test_connection,
-            commands::overview,
-            commands::request_log,
-            commands::clear_request_log,
-            commands::recheck_keychain,
-            commands::set_settings,
-            payment_commands::payment_link_defaults,
-            payment_commands::set_payment_link_defaults,
-            payment_commands::create_payment_link,
-            payment_commands::retry_payment_link,
-            payment_commands::payments_page,
-            payment_commands::payment_detail,
-            payment_commands::verify_payment,
-            payment_commands::simulate_payment,
-            payment_commands::export_payments_csv,
-            payment_commands::webhook_events,
-            payment_commands::replay_webhook_event,
-            payment_commands::forward_webhook_event,
-            payment_commands::webhook_listener,
-            payment_commands::set_webhook_listener,
-            payment_commands::set_webhook_listener_running,
+            settings::desk_state,
+            profiles::add_profile,
+            profiles::update_profile,
+            profiles::remove_profile,
+            profiles::switch_profile,
+            profiles::test_connection,
+            overview::overview,
+            request_log::request_log,
+            request_log::clear_request_log,
+            settings::recheck_keychain,
+            settings::set_settings,
+            payments::payment_link_defaults,
+            payments::set_payment_link_defaults,
+            payments::create_payment_link,
+            payments::retry_payment_link,
+            payments::payments_page,
+            payments::payment_detail,
+            payments::verify_payment,
+            payments::simulate_payment,
+            payments::export_payments_csv,
+            webhooks::webhook_events,
+            webhooks::replay_webhook_event,
+            webhooks::forward_webhook_event,
+            webhooks::webhook_listener,
+            webhooks::set_webhook_listener,
+            webhooks::set_webhook_listener_running,
         ])
         .events(collect_events![
-            ProfileSwitched,
-            ProfilesChanged,
-            RequestsLogged,
-            payment_commands::PaymentChanged,
-            payment_commands::PaymentPaid,
-            payment_commands::WebhookReceived,
-            payment_commands::WebhookListenerChanged
+            events::ProfileSwitched,
+            events::ProfilesChanged,
+            events::RequestsLogged,
+            events::PaymentChanged,
+            events::PaymentPaid,
+            events::WebhookReceived,
+            events::WebhookListenerChanged
         ])
         // Row ids and millisecond counts stay far below 2^53.
         .dangerously_cast_bigints_to_number()
@@ -84,18 +63,6 @@ pub fn export(path: &std::path::Path) -> Result<(), String> {
     builder()
         .export(Typescript::default().header(HEADER), path)
         .map_err(|e| e.to_string())
-}
-
-/// Sends a service event to the window as its typed Tauri event.
-pub fn emit(handle: &tauri::AppHandle, event: DeskEvent) {
-    let sent = match event {
-        DeskEvent::ProfileSwitched { profile_id } => ProfileSwitched { profile_id }.emit(handle),
-        DeskEvent::ProfilesChanged => ProfilesChanged.emit(handle),
-        DeskEvent::RequestsLogged(entries) => RequestsLogged { entries }.emit(handle),
-    };
-    if let Err(e) = sent {
-        tracing::warn!(error = %e, "event not delivered to the window");
-    }
 }
 
 #[cfg(test)]

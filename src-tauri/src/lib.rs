@@ -1,47 +1,34 @@
-//! ITO Merchant Desk, the desktop app's backend.
-//!
-//! Services ([`desk::Desk`] and the modules it holds) know nothing of Tauri; the
-//! [`commands`] are thin wrappers, and [`bindings`] generates the UI's TypeScript
-//! for them.
+//! ITO Merchant Desk's window: the Tauri builder and its plugins, the thin
+//! [`commands`] over the services of `ito-desk`, their [`events`], the generated
+//! [`bindings`] and the [`navigation`] guard. Everything the app does lives in
+//! `ito-desk`; this crate only wires it to the window.
 
 pub mod bindings;
 pub mod commands;
-pub mod desk;
-pub mod embedded;
-pub mod error;
-pub mod exports;
-pub mod ledger;
+pub mod events;
 pub mod navigation;
-pub mod overview;
-pub mod payment_commands;
-pub mod payment_links;
-pub mod payments;
-pub mod profiles;
-pub mod request_log;
-pub mod store;
-pub mod vault;
-pub mod webhook_events;
-pub mod webhook_listener;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use ito_desk::desk::{DATA_DIR_ENV, Desk, Options, WEBHOOK_PORT_ENV};
+use ito_desk::error::{CommandError, Error};
+use ito_desk::payments::Payments;
+use ito_desk::vault::Vault;
 use tauri::Manager;
 
-use crate::commands::Ready;
-use crate::desk::{Desk, Options};
-use crate::error::{CommandError, Error};
-use crate::vault::Vault;
-
-/// Overrides the app-data directory (tests, and running several instances side by side).
-pub const DATA_DIR_ENV: &str = "ITO_DESK_DATA_DIR";
+use crate::commands::{Ready, Services};
 
 /// Runs the app until its window closes.
 pub fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let webhook_port = webhook_port()?;
+    let data_dir_override = std::env::var_os(DATA_DIR_ENV).map(PathBuf::from);
     let builder = bindings::builder();
     let (ready_tx, ready_rx) = tokio::sync::watch::channel(None);
     let ready_tx = Arc::new(ready_tx);
     tauri::Builder::default()
+        // First, so that a second launch only brings the running window forward.
+        .plugin(single_instance(data_dir_override.as_deref()))
         .plugin(navigation::guard())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_clipboard_manager::init())
@@ -49,46 +36,100 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
         .plugin(tauri_plugin_notification::init())
         .invoke_handler(builder.invoke_handler())
         .manage::<Ready>(ready_rx)
-        .manage(payment_commands::ready())
         .setup(move |app| {
             builder.mount_events(app);
             let handle = app.handle().clone();
-            let data_dir = match std::env::var_os(DATA_DIR_ENV) {
-                Some(dir) => PathBuf::from(dir),
+            let data_dir = match data_dir_override {
+                Some(dir) => dir,
                 None => app.path().app_data_dir()?,
             };
             // Start the services while the webview loads; commands wait for them.
             tauri::async_runtime::spawn(async move {
-                let started = start(handle.clone(), data_dir).await;
-                if let Ok(desk) = &started {
-                    handle.manage(Arc::clone(desk));
+                let started = start(&handle, data_dir, webhook_port).await;
+                if let Ok(services) = &started {
+                    handle.manage(services.clone());
                 }
-                payment_commands::start(&handle, &started).await;
-                let _ = ready_tx.send(Some(started.map_err(CommandError::from)));
+                let _ = ready_tx.send(Some(started));
             });
             Ok(())
         })
         .build(tauri::generate_context!())?
         .run(|app, event| {
             if let tauri::RunEvent::Exit = event
-                && let Some(desk) = app.try_state::<Arc<Desk>>()
+                && let Some(services) = app.try_state::<Services>()
             {
-                tauri::async_runtime::block_on(desk.shutdown());
+                tauri::async_runtime::block_on(async {
+                    if let Ok(payments) = &services.payments {
+                        payments.shutdown().await;
+                    }
+                    services.desk.shutdown().await;
+                });
             }
         });
     Ok(())
 }
 
-async fn start(handle: tauri::AppHandle, data_dir: PathBuf) -> Result<Arc<Desk>, Error> {
-    let vault = tokio::task::spawn_blocking(Vault::platform).await?;
-    let events: desk::EventSink = Arc::new(move |e| bindings::emit(&handle, e));
-    Desk::open(
+fn webhook_port() -> Result<Option<u16>, String> {
+    match std::env::var(WEBHOOK_PORT_ENV) {
+        Ok(port) => port
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{WEBHOOK_PORT_ENV}={port:?} is not a port number (0-65535)")),
+        Err(_) => Ok(None),
+    }
+}
+
+/// One running copy per data directory: a second launch focuses the first window
+/// and exits. Copies with their own data directory run side by side.
+fn single_instance(data_dir: Option<&std::path::Path>) -> tauri::plugin::TauriPlugin<tauri::Wry> {
+    let builder = tauri_plugin_single_instance::Builder::new().callback(|app, _args, _cwd| {
+        if let Some(window) = app.get_webview_window("main") {
+            // Best effort: the window manager may refuse focus.
+            let _ = window.unminimize();
+            let _ = window.show();
+            let _ = window.set_focus();
+        }
+    });
+    match data_dir {
+        Some(dir) => {
+            use std::hash::{Hash, Hasher};
+            let mut hash = std::collections::hash_map::DefaultHasher::new();
+            dir.hash(&mut hash);
+            builder.dbus_id(format!(
+                "jp.ito-japan.merchant-desk.data{:016x}",
+                hash.finish()
+            ))
+        }
+        None => builder,
+    }
+    .build()
+}
+
+async fn start(
+    handle: &tauri::AppHandle,
+    data_dir: PathBuf,
+    webhook_port: Option<u16>,
+) -> Result<Services, CommandError> {
+    let vault = tokio::task::spawn_blocking(Vault::platform)
+        .await
+        .map_err(Error::from)?;
+    let events_handle = handle.clone();
+    let desk = Desk::open(
         Options {
             data_dir,
             embedded_sandbox: true,
         },
         vault,
-        events,
+        Arc::new(move |e| events::desk(&events_handle, e)),
+    )
+    .await?;
+    let payments = Payments::start(
+        Arc::clone(&desk),
+        events::payments(handle.clone(), Arc::clone(&desk)),
+        webhook_port,
     )
     .await
+    .map_err(CommandError::from);
+    Ok(Services { desk, payments })
 }

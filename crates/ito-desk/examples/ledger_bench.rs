@@ -2,15 +2,15 @@
 //! Prints the time to the first page and to filtered and searched results, the way
 //! the list asks for them (first page with its total count).
 //!
-//!   cargo run --release -p ito-merchant-desk --example ledger_bench
+//!   cargo run --release -p ito-desk --example ledger_bench
 
 use std::time::{Duration, Instant};
 
 use ito_api::{Currency as ApiCurrency, Money, NewPayment};
-use ito_merchant_desk::error::Result;
-use ito_merchant_desk::ledger::{self, LedgerFilter, LedgerStatus};
-use ito_merchant_desk::overview::Currency;
-use ito_merchant_desk::store::Store;
+use ito_desk::error::Result;
+use ito_desk::overview::Currency;
+use ito_desk::payments::ledger::{self, LedgerFilter, LedgerStatus};
+use ito_desk::store::Store;
 
 const ROWS: i64 = 100_000;
 const PROFILE: &str = "prf_bench";
@@ -27,11 +27,11 @@ async fn fill(store: &Store) -> Result<()> {
                     amount: Money::from_minor(1000 + i, currency),
                     details: Some("抹茶セット".into()),
                     web_hook: url::Url::parse("http://127.0.0.1:47800/webhooks/prf_bench")
-                        .map_err(|e| ito_merchant_desk::error::Error::Internal(e.to_string()))?,
+                        .map_err(|e| ito_desk::error::Error::Internal(e.to_string()))?,
                     cancel_url: url::Url::parse("https://shop.example/cancel")
-                        .map_err(|e| ito_merchant_desk::error::Error::Internal(e.to_string()))?,
+                        .map_err(|e| ito_desk::error::Error::Internal(e.to_string()))?,
                     success_url: url::Url::parse("https://shop.example/thanks")
-                        .map_err(|e| ito_merchant_desk::error::Error::Internal(e.to_string()))?,
+                        .map_err(|e| ito_desk::error::Error::Internal(e.to_string()))?,
                     customer_email: format!("buyer{}@example.jp", i % 5000),
                 };
                 // A minute apart, oldest first, as a busy shop over ten weeks.
@@ -150,7 +150,7 @@ async fn main() -> Result<()> {
         .read(move |c| {
             let mut w = std::io::BufWriter::new(
                 std::fs::File::create(&out)
-                    .map_err(|e| ito_merchant_desk::error::Error::Storage(e.to_string()))?,
+                    .map_err(|e| ito_desk::error::Error::Storage(e.to_string()))?,
             );
             ledger::export_csv(c, PROFILE, &LedgerFilter::default(), &mut w)
         })

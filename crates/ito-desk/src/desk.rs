@@ -12,18 +12,22 @@ use serde::{Deserialize, Serialize};
 use specta::Type;
 use tokio::sync::mpsc;
 
-use crate::embedded::Embedded;
 use crate::error::{Error, Result};
 use crate::overview::{self, Overview};
 use crate::profiles::{
     self, Checked, Mode, Profile, ProfileInput, Secrets, SecretsIn, StoredProfile,
 };
 use crate::request_log::{self, Pending, RequestLogEntry, RequestLogFilter};
+use crate::sandbox::Embedded;
 use crate::store::Store;
 use crate::vault::{KeychainStatus, Vault};
 
 /// The local database's file in the app-data directory.
 pub const DB_FILE: &str = "desk.db";
+/// Overrides the app-data directory (tests, and running several copies side by side).
+pub const DATA_DIR_ENV: &str = "ITO_DESK_DATA_DIR";
+/// Overrides the webhook listener's saved port for one run (tests, a second copy).
+pub const WEBHOOK_PORT_ENV: &str = "ITO_DESK_WEBHOOK_PORT";
 const ACTIVE_PROFILE: &str = "active_profile";
 const LANGUAGE: &str = "language";
 const THEME: &str = "theme";

@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use ito_merchant_desk::desk::{Desk, Options};
-use ito_merchant_desk::error::{CommandError, ErrorKind};
-use ito_merchant_desk::profiles::{Mode, ProfileInput, SecretsIn};
-use ito_merchant_desk::vault::{Field, KeychainProblem, KeychainStatus, SERVICE, Vault};
+use ito_desk::desk::{Desk, Options};
+use ito_desk::error::{CommandError, ErrorKind};
+use ito_desk::profiles::{Mode, ProfileInput, SecretsIn};
+use ito_desk::vault::{Field, KeychainProblem, KeychainStatus, SERVICE, Vault};
 use keyring_core::mock;
 use keyring_core::{CredentialStore, Error as KeyringError};
 

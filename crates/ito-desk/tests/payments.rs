@@ -11,16 +11,17 @@ use std::time::Duration;
 
 use ito_api::sandbox::Faults;
 use ito_api::{Client, Credentials, Environment, PaymentId, Secret};
-use ito_merchant_desk::desk::{Desk, Options};
-use ito_merchant_desk::error::{CommandError, Error, ErrorKind};
-use ito_merchant_desk::exports::ExportTarget;
-use ito_merchant_desk::ledger::{LedgerFilter, LedgerStatus, TimelineKind};
-use ito_merchant_desk::overview::Currency;
-use ito_merchant_desk::payment_links::{self, PaymentLinkInput};
-use ito_merchant_desk::payments::{ListenerSettings, PaymentEvent, Payments, Simulation};
-use ito_merchant_desk::profiles::{Mode, ProfileInput};
-use ito_merchant_desk::vault::Vault;
-use ito_merchant_desk::webhook_events::{Verification, WebhookEventFilter};
+use ito_desk::desk::{Desk, Options};
+use ito_desk::error::{CommandError, Error, ErrorKind};
+use ito_desk::exports::ExportTarget;
+use ito_desk::overview::Currency;
+use ito_desk::payments::ledger::{LedgerFilter, LedgerStatus, TimelineKind};
+use ito_desk::payments::links::{self, PaymentLinkInput};
+use ito_desk::payments::{PaymentEvent, Payments, Simulation};
+use ito_desk::profiles::{Mode, ProfileInput};
+use ito_desk::vault::Vault;
+use ito_desk::webhooks::ListenerSettings;
+use ito_desk::webhooks::events::{Verification, WebhookEventFilter};
 use ito_sandbox::{Config, MerchantCredentials, Server};
 use keyring_core::{CredentialStore, mock};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -83,6 +84,7 @@ async fn open(
     let payments = Payments::start(
         Arc::clone(&desk),
         Arc::new(move |e| sink.lock().unwrap().push(e)),
+        Some(0),
     )
     .await
     .unwrap();
@@ -699,16 +701,16 @@ async fn the_gateway_s_field_errors_come_back_on_the_form_s_fields() {
     let env = env().await;
     let profile_id = env.profile_id().await;
     // Past the form's own checks (they would refuse it first): the gateway's 422.
-    let mut request = payment_links::check(
+    let mut request = links::check(
         &link("ORD-422", "100", Currency::Jpy),
-        &payment_links::PaymentDefaults::default(),
+        &links::PaymentDefaults::default(),
         Some("http://127.0.0.1:9/hook"),
         false,
     )
     .unwrap();
     request.details = Some("長".repeat(300));
     request.customer_email = "nobody".into();
-    let draft = payment_links::stage(env.desk.store(), &profile_id, request)
+    let draft = links::stage(env.desk.store(), &profile_id, request)
         .await
         .unwrap();
     let client = env
@@ -716,7 +718,7 @@ async fn the_gateway_s_field_errors_come_back_on_the_form_s_fields() {
         .client(&env.desk.active_profile().await.unwrap())
         .await
         .unwrap();
-    match payment_links::send(env.desk.store(), &client, &profile_id, draft).await {
+    match links::send(env.desk.store(), &client, &profile_id, draft).await {
         Err(Error::Validation { fields, .. }) => {
             assert!(fields.contains_key("details"), "{fields:?}");
             assert!(fields.contains_key("customerEmail"), "{fields:?}");
@@ -996,7 +998,7 @@ async fn a_first_link_on_the_embedded_sandbox_needs_no_return_urls() {
     )
     .await
     .unwrap();
-    let payments = Payments::start(Arc::clone(&desk), Arc::new(|_| {}))
+    let payments = Payments::start(Arc::clone(&desk), Arc::new(|_| {}), Some(0))
         .await
         .unwrap();
     payments
@@ -1039,7 +1041,7 @@ async fn a_first_link_on_the_embedded_sandbox_needs_no_return_urls() {
 
     // A saved page of the merchant's own wins over the stand-in.
     payments
-        .set_link_defaults(payment_links::PaymentDefaults {
+        .set_link_defaults(links::PaymentDefaults {
             success_url: Some("https://shop.example/thanks".into()),
             ..Default::default()
         })

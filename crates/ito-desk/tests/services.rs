@@ -1,7 +1,7 @@
 //! The services against the real parts: the sandbox in-process on 127.0.0.1:0,
 //! SQLite on disk, and the OS keychain. Run them inside a private D-Bus session
 //! with an unlocked gnome-keyring:
-//!   dbus-run-session -- sh scripts/with-keyring.sh cargo test -p ito-merchant-desk
+//!   dbus-run-session -- sh scripts/with-keyring.sh cargo test -p ito-desk
 #![allow(clippy::unwrap_used)]
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -9,12 +9,12 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use ito_api::{Client, Credentials, Currency, Environment, Money, NewPayment, PaymentId};
-use ito_merchant_desk::desk::{Desk, DeskEvent, EventSink, Language, Options, Settings, Theme};
-use ito_merchant_desk::error::{CommandError, ErrorKind};
-use ito_merchant_desk::overview::PaymentStatus;
-use ito_merchant_desk::profiles::{Mode, ProfileInput, SecretsIn};
-use ito_merchant_desk::request_log::{RequestLogFilter, StatusClass};
-use ito_merchant_desk::vault::{Field, KeychainStatus, Vault};
+use ito_desk::desk::{Desk, DeskEvent, EventSink, Language, Options, Settings, Theme};
+use ito_desk::error::{CommandError, ErrorKind};
+use ito_desk::overview::PaymentStatus;
+use ito_desk::profiles::{Mode, ProfileInput, SecretsIn};
+use ito_desk::request_log::{RequestLogFilter, StatusClass};
+use ito_desk::vault::{Field, KeychainStatus, Vault};
 use ito_sandbox::{Config, MerchantCredentials, Server};
 
 fn events() -> (EventSink, Arc<Mutex<Vec<DeskEvent>>>) {
@@ -65,7 +65,7 @@ fn input(server: &Server, m: &MerchantCredentials) -> ProfileInput {
     }
 }
 
-fn kind<T: std::fmt::Debug>(r: ito_merchant_desk::error::Result<T>) -> CommandError {
+fn kind<T: std::fmt::Debug>(r: ito_desk::error::Result<T>) -> CommandError {
     CommandError::from(r.unwrap_err())
 }
 
@@ -156,7 +156,7 @@ async fn overview_sums_what_the_sandbox_holds() {
     .unwrap();
     let before = desk.overview().await.unwrap();
     assert!(before.coverage.users && before.coverage.payments);
-    let count = |o: &ito_merchant_desk::overview::Overview, s: PaymentStatus| {
+    let count = |o: &ito_desk::overview::Overview, s: PaymentStatus| {
         o.payments_by_status
             .iter()
             .find(|c| c.status == s)
@@ -195,10 +195,10 @@ async fn overview_sums_what_the_sandbox_holds() {
         count(&before, PaymentStatus::Pending) + 1
     );
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    let jpy_today = |o: &ito_merchant_desk::overview::Overview| {
+    let jpy_today = |o: &ito_desk::overview::Overview| {
         o.volume_by_day
             .iter()
-            .find(|d| d.day == today && d.currency == ito_merchant_desk::overview::Currency::Jpy)
+            .find(|d| d.day == today && d.currency == ito_desk::overview::Currency::Jpy)
             .map(|d| d.amount.parse::<rust_decimal::Decimal>().unwrap())
             .unwrap_or_default()
     };

@@ -1,6 +1,7 @@
 //! Harness for driving the built app through `tauri-driver` and WebKitWebDriver:
 //! processes started here are stopped when their guards drop.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -82,10 +83,29 @@ pub fn pids_of(app: &Path) -> Result<Vec<u32>> {
         .collect())
 }
 
-/// Waits until no process of `app` runs: a closed session ends the app, but not at once.
+/// Set in the environment of every app started through [`tauri_driver`], so that the
+/// harness can tell its own copies from one the user runs.
+const STARTED_BY_HARNESS: (&str, &str) = ("ITO_DESK_E2E", "1");
+
+/// The running copies of `app` that a window test started.
+fn harness_pids(app: &Path) -> Result<Vec<u32>> {
+    Ok(pids_of(app)?
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
+                env.split(|b| *b == 0).any(|var| {
+                    var == format!("{}={}", STARTED_BY_HARNESS.0, STARTED_BY_HARNESS.1).as_bytes()
+                })
+            })
+        })
+        .collect())
+}
+
+/// Waits until no copy of `app` started by a window test runs: a closed session ends
+/// the app, but not at once. A copy the user runs is not waited for.
 pub async fn wait_gone(app: &Path, within: Duration) -> Result<()> {
     let deadline = Instant::now() + within;
-    while !pids_of(app)?.is_empty() {
+    while !harness_pids(app)?.is_empty() {
         if Instant::now() > deadline {
             return Err(format!("{} still runs after {within:?}", app.display()).into());
         }
@@ -117,8 +137,9 @@ impl Drop for Process {
     }
 }
 
-/// `tauri-driver` on free ports, with `env` added to what the app will inherit.
-pub fn tauri_driver(env: &[(&str, &Path)]) -> Result<(Process, u16)> {
+/// `tauri-driver` on free ports, with `env` (and the harness's marker) added to what
+/// the app will inherit.
+pub fn tauri_driver(env: &[(&str, &OsStr)]) -> Result<(Process, u16)> {
     let driver = existing("TAURI_DRIVER", workspace().join(".tools/bin/tauri-driver"))?;
     let port = free_port()?;
     let native = free_port()?;
@@ -130,7 +151,8 @@ pub fn tauri_driver(env: &[(&str, &Path)]) -> Result<(Process, u16)> {
         &native.to_string(),
     ])
     .stdout(Stdio::null())
-    .stderr(Stdio::inherit());
+    .stderr(Stdio::inherit())
+    .env(STARTED_BY_HARNESS.0, STARTED_BY_HARNESS.1);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -176,21 +198,30 @@ pub struct FirstStart {
     app: PathBuf,
     _driver: Process,
     home: tempfile::TempDir,
+    webhook_port: u16,
 }
 
 impl FirstStart {
     /// Starts the debug build of the app with an empty home: no data directory, no
-    /// profile, so it starts its embedded sandbox in test mode.
+    /// profile, so it starts its embedded sandbox in test mode. Its webhook listener
+    /// takes a free port, so that nothing else on the machine can be in its way.
     pub async fn new() -> Result<Self> {
         let app = binary("ITO_DESK_APP", "ito-merchant-desk")?;
+        // An app a failed test left behind would still hold its resources.
+        wait_gone(&app, Duration::from_secs(30)).await?;
         let home = tempfile::Builder::new().prefix("ito-desk-e2e-").tempdir()?;
-        let dirs = [
-            ("HOME", home.path().to_owned()),
-            ("XDG_DATA_HOME", home.path().join(".local/share")),
-            ("XDG_CONFIG_HOME", home.path().join(".config")),
-            ("XDG_CACHE_HOME", home.path().join(".cache")),
+        let webhook_port = free_port()?;
+        let vars = [
+            ("HOME", home.path().as_os_str().to_owned()),
+            ("XDG_DATA_HOME", home.path().join(".local/share").into()),
+            ("XDG_CONFIG_HOME", home.path().join(".config").into()),
+            ("XDG_CACHE_HOME", home.path().join(".cache").into()),
+            (
+                ito_desk::desk::WEBHOOK_PORT_ENV,
+                webhook_port.to_string().into(),
+            ),
         ];
-        let env: Vec<(&str, &Path)> = dirs.iter().map(|(k, v)| (*k, v.as_path())).collect();
+        let env: Vec<(&str, &OsStr)> = vars.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
         let (driver, port) = tauri_driver(&env)?;
         let client = session(port, &app).await?;
         Ok(Self {
@@ -198,6 +229,7 @@ impl FirstStart {
             app,
             _driver: driver,
             home,
+            webhook_port,
         })
     }
 
@@ -205,9 +237,13 @@ impl FirstStart {
         self.home.path()
     }
 
+    /// The port the app's webhook listener was given.
+    pub fn webhook_port(&self) -> u16 {
+        self.webhook_port
+    }
+
     /// Ends the run with the scenario's `outcome`: a `failure-<name>` screenshot when
-    /// it failed, then the app stops before its home goes. The next test's app can then
-    /// take the webhook listener's fixed port.
+    /// it failed, then the app stops before its home goes.
     pub async fn finish(self, name: &str, outcome: Result<()>) -> Result<()> {
         if outcome.is_err() {
             let _ = screenshot(&self.client, &format!("failure-{name}")).await;
@@ -217,6 +253,7 @@ impl FirstStart {
             app,
             _driver: driver,
             home,
+            ..
         } = self;
         let closed = client.close().await;
         let gone = wait_gone(&app, Duration::from_secs(30)).await;

@@ -11,8 +11,6 @@ use std::time::Duration;
 use fantoccini::{Client, Locator};
 use ito_desk_e2e::{FirstStart, Result, find, screenshot, testid, until};
 
-/// The app's webhook listener (`ito_merchant_desk::payments::DEFAULT_PORT`).
-const LISTENER_PORT: u16 = 47800;
 /// Typed as a merchant would; JPY has no minor unit, so the field keeps the digits.
 const AMOUNT_TYPED: &str = "1,500";
 const AMOUNT: &str = "1500";
@@ -30,16 +28,12 @@ const CSV_HEADER: &str = "payment_id,status,amount,currency,charge,net,custom,cu
 #[tokio::test]
 #[ignore = "needs the built app, tauri-driver and a display: run scripts/e2e.sh"]
 async fn payment_link_paid_at_checkout_turns_paid_live() -> Result<()> {
-    // The app's webhook listener has a fixed port; taken, no webhook would arrive.
-    if std::net::TcpStream::connect((std::net::Ipv4Addr::LOCALHOST, LISTENER_PORT)).is_ok() {
-        return Err(format!("port {LISTENER_PORT} is taken (is the app running?)").into());
-    }
     let app = FirstStart::new().await?;
-    let outcome = scenario(&app.client, app.home()).await;
+    let outcome = scenario(&app.client, app.home(), app.webhook_port()).await;
     app.finish("payments", outcome).await
 }
 
-async fn scenario(c: &Client, home: &Path) -> Result<()> {
+async fn scenario(c: &Client, home: &Path, listener_port: u16) -> Result<()> {
     // The embedded sandbox answers once the first Overview has its data.
     find(c, "overview-balances", 60).await?;
     // The texts checked below are the English ones, whatever the OS's language.
@@ -73,7 +67,7 @@ async fn scenario(c: &Client, home: &Path) -> Result<()> {
         .await?
         .unwrap_or_default();
     assert!(
-        webhook.starts_with(&format!("http://127.0.0.1:{LISTENER_PORT}/")),
+        webhook.starts_with(&format!("http://127.0.0.1:{listener_port}/")),
         "the link's webhook does not go to the app's listener: {webhook}"
     );
     find(c, "payment-currency", 5)

@@ -9,8 +9,8 @@ use specta::Type;
 use url::Url;
 
 use crate::error::{Error, FieldErrors, Result};
-use crate::ledger::{self, LedgerPayment, LedgerStatus};
 use crate::overview::Currency;
+use crate::payments::ledger::{self, LedgerPayment, LedgerStatus};
 use crate::store::{Store, now_ms};
 
 /// The gateway's limit on `custom` and `details`.

@@ -1,30 +1,26 @@
-//! The payments service behind the Payments and Webhooks screens: payment links, the
-//! ledger, the webhook listener and its event log, for the desk's active profile.
+//! The payments service behind the Payments and Webhooks screens: payment links and
+//! the ledger for the desk's active profile; its webhook side is in [`crate::webhooks`].
 //! Like the desk, it knows nothing of Tauri: it reports changes through a sink.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, RwLock};
 
 use ito_api::Client;
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
-use crate::desk::Desk;
+use crate::desk::{Desk, Language};
 use crate::error::{Error, FieldErrors, Result};
 use crate::exports::{self, ExportTarget};
-use crate::ledger::{self, LedgerFilter, LedgerPage, LedgerPayment, LedgerStatus, TimelineEntry};
-use crate::payment_links::{
-    self, PaymentDefaults, PaymentLinkCreated, PaymentLinkDefaults, PaymentLinkInput,
-};
-use crate::profiles::{self, Mode, StoredProfile};
+use crate::profiles::{Mode, StoredProfile};
 use crate::store::{Store, now_ms};
-use crate::webhook_events::{self, Delivery, Verification, WebhookEventFilter, WebhookLogEntry};
-use crate::webhook_listener::{self, Listener, Receiver};
+use crate::webhooks::events::{self as webhook_events, WebhookEventFilter, WebhookLogEntry};
+use crate::webhooks::{LISTENER_SETTING, ListenerSettings, ListenerStatus, Running};
 
-/// The listener's port unless configured: fixed, so the webhook URLs of payments
-/// created before a restart still reach the app after it.
-pub const DEFAULT_PORT: u16 = 47800;
-const LISTENER_SETTING: &str = "webhook_listener";
+pub mod ledger;
+pub mod links;
+
+use ledger::{LedgerFilter, LedgerPage, LedgerPayment, LedgerStatus, TimelineEntry};
+use links::{PaymentDefaults, PaymentLinkCreated, PaymentLinkDefaults, PaymentLinkInput};
 
 /// What the service tells the window about, as it happens.
 #[derive(Clone, Debug)]
@@ -45,40 +41,6 @@ pub enum PaymentEvent {
 }
 
 pub type PaymentEventSink = Arc<dyn Fn(PaymentEvent) + Send + Sync>;
-
-/// Where the listener listens, and where it forwards deliveries to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
-#[serde(rename_all = "camelCase")]
-pub struct ListenerSettings {
-    /// An IP address: `127.0.0.1` (default) keeps it on this machine.
-    pub bind: String,
-    /// 0 lets the system choose (it then changes at every start).
-    pub port: u16,
-    /// Forward every verified first delivery, unchanged, to this URL.
-    pub forward_to: Option<String>,
-}
-
-impl Default for ListenerSettings {
-    fn default() -> Self {
-        Self {
-            bind: Ipv4Addr::LOCALHOST.to_string(),
-            port: DEFAULT_PORT,
-            forward_to: None,
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Type)]
-#[serde(rename_all = "camelCase")]
-pub struct ListenerStatus {
-    pub settings: ListenerSettings,
-    /// `http://127.0.0.1:47800` while it runs.
-    pub base_url: Option<String>,
-    /// Why it does not run (the port is taken, …).
-    pub error: Option<String>,
-    /// Bound to a loopback address: a gateway elsewhere needs a tunnel to reach it.
-    pub loopback_only: bool,
-}
 
 /// A payment with everything its detail screen shows.
 #[derive(Clone, Debug, Serialize, Type)]
@@ -111,22 +73,16 @@ pub enum Simulation {
 }
 
 /// What the listener's receiver shares with the service.
-struct Shared {
-    desk: Arc<Desk>,
-    events: PaymentEventSink,
-    http: reqwest::Client,
-    forward_to: RwLock<Option<url::Url>>,
-}
-
-struct Running {
-    settings: ListenerSettings,
-    listener: Option<Listener>,
-    error: Option<String>,
+pub(crate) struct Shared {
+    pub(crate) desk: Arc<Desk>,
+    pub(crate) events: PaymentEventSink,
+    pub(crate) http: reqwest::Client,
+    pub(crate) forward_to: RwLock<Option<url::Url>>,
 }
 
 pub struct Payments {
-    shared: Arc<Shared>,
-    running: tokio::sync::Mutex<Running>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) running: tokio::sync::Mutex<Running>,
 }
 
 impl std::fmt::Debug for Payments {
@@ -135,7 +91,7 @@ impl std::fmt::Debug for Payments {
     }
 }
 
-fn poisoned<T>(_: T) -> Error {
+pub(crate) fn poisoned<T>(_: T) -> Error {
     Error::Internal("a lock was poisoned by an earlier failure".into())
 }
 
@@ -146,50 +102,23 @@ fn refused(message: &str) -> Error {
     }
 }
 
-fn check_settings(s: &ListenerSettings) -> Result<(SocketAddr, Option<url::Url>)> {
-    let mut fields = FieldErrors::new();
-    let ip: Option<IpAddr> = s.bind.trim().parse().ok();
-    if ip.is_none() {
-        fields.insert(
-            "bind".into(),
-            vec!["Enter an IP address, like 127.0.0.1.".into()],
-        );
-    }
-    let forward = match s
-        .forward_to
-        .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-    {
-        None => None,
-        Some(v) => match payment_links::absolute_url(v) {
-            Some(u) => Some(u),
-            None => {
-                fields.insert(
-                    "forwardTo".into(),
-                    vec!["Enter an absolute http:// or https:// URL.".into()],
-                );
-                None
-            }
-        },
-    };
-    match ip {
-        Some(ip) if fields.is_empty() => Ok((SocketAddr::new(ip, s.port), forward)),
-        _ => Err(Error::Validation {
-            message: "Some fields need attention.".into(),
-            fields,
-        }),
-    }
-}
-
 impl Payments {
     /// Starts the service and its listener with the saved settings. A listener that
     /// cannot start (port taken) is reported in [`Payments::listener_status`], not fatal.
-    pub async fn start(desk: Arc<Desk>, events: PaymentEventSink) -> Result<Arc<Self>> {
-        let settings = match desk.store().setting(LISTENER_SETTING).await? {
+    /// `port` replaces the saved port for this run only (a second copy of the app,
+    /// tests): 0 lets the system choose.
+    pub async fn start(
+        desk: Arc<Desk>,
+        events: PaymentEventSink,
+        port: Option<u16>,
+    ) -> Result<Arc<Self>> {
+        let mut settings = match desk.store().setting(LISTENER_SETTING).await? {
             Some(json) => serde_json::from_str(&json).unwrap_or_default(),
             None => ListenerSettings::default(),
         };
+        if let Some(port) = port {
+            settings.port = port;
+        }
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
             .build()
@@ -201,93 +130,24 @@ impl Payments {
                 http,
                 forward_to: RwLock::new(None),
             }),
-            running: tokio::sync::Mutex::new(Running {
-                settings: settings.clone(),
-                listener: None,
-                error: None,
-            }),
+            running: tokio::sync::Mutex::new(Running::stopped(settings.clone())),
         });
         payments.restart_listener(settings).await;
         Ok(payments)
     }
 
-    fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         self.shared.desk.store()
     }
 
-    fn emit(&self, e: PaymentEvent) {
+    pub(crate) fn emit(&self, e: PaymentEvent) {
         (self.shared.events)(e);
     }
 
-    async fn profile(&self) -> Result<(StoredProfile, Client)> {
+    pub(crate) async fn profile(&self) -> Result<(StoredProfile, Client)> {
         let profile = self.shared.desk.active_profile().await?;
         let client = self.shared.desk.client(&profile).await?;
         Ok((profile, client))
-    }
-
-    async fn restart_listener(&self, settings: ListenerSettings) -> ListenerStatus {
-        let mut running = self.running.lock().await;
-        if let Some(old) = running.listener.take() {
-            old.stop().await;
-        }
-        running.settings = settings.clone();
-        running.error = None;
-        match check_settings(&settings) {
-            Ok((addr, forward)) => {
-                if let Ok(mut f) = self.shared.forward_to.write() {
-                    *f = forward;
-                }
-                match Listener::start(addr, receiver(Arc::clone(&self.shared))).await {
-                    Ok(l) => running.listener = Some(l),
-                    Err(e) => running.error = Some(e.to_string()),
-                }
-            }
-            Err(e) => running.error = Some(e.to_string()),
-        }
-        let status = status_of(&running);
-        drop(running);
-        self.emit(PaymentEvent::ListenerChanged(status.clone()));
-        status
-    }
-
-    pub async fn listener_status(&self) -> ListenerStatus {
-        status_of(&*self.running.lock().await)
-    }
-
-    /// Saves new listener settings and restarts it on them.
-    pub async fn set_listener(&self, settings: ListenerSettings) -> Result<ListenerStatus> {
-        check_settings(&settings)?;
-        let json = serde_json::to_string(&settings)
-            .map_err(|e| Error::Internal(format!("settings not serialisable: {e}")))?;
-        self.store()
-            .set_setting(LISTENER_SETTING, Some(json))
-            .await?;
-        Ok(self.restart_listener(settings).await)
-    }
-
-    /// Stops the listener (until [`Payments::start_listener`] or new settings).
-    pub async fn stop_listener(&self) -> ListenerStatus {
-        let mut running = self.running.lock().await;
-        if let Some(l) = running.listener.take() {
-            l.stop().await;
-        }
-        let status = status_of(&running);
-        drop(running);
-        self.emit(PaymentEvent::ListenerChanged(status.clone()));
-        status
-    }
-
-    pub async fn start_listener(&self) -> ListenerStatus {
-        let settings = self.running.lock().await.settings.clone();
-        self.restart_listener(settings).await
-    }
-
-    /// The listener's URL for a profile's deliveries, while it runs.
-    pub async fn listener_url(&self, profile_id: &str) -> Option<String> {
-        let running = self.running.lock().await;
-        status_of(&running)
-            .base_url
-            .map(|base| format!("{base}{}", webhook_listener::path(profile_id)))
     }
 
     pub async fn link_defaults(&self) -> Result<PaymentLinkDefaults> {
@@ -296,7 +156,7 @@ impl Payments {
         let listener_url = self.listener_url(&profile.id).await;
         let (stand_in_success_url, stand_in_cancel_url) = self.stand_in_pages(&profile)?.unzip();
         Ok(PaymentLinkDefaults {
-            custom: payment_links::order_reference(self.store(), &profile.id).await?,
+            custom: links::order_reference(self.store(), &profile.id).await?,
             success_url: saved.success_url,
             cancel_url: saved.cancel_url,
             webhook_url: saved.webhook_url.or_else(|| listener_url.clone()),
@@ -322,7 +182,7 @@ impl Payments {
 
     /// The profile's saved defaults, with the stand-in pages where none is saved.
     async fn defaults(&self, profile: &StoredProfile) -> Result<PaymentDefaults> {
-        let mut saved = payment_links::defaults(self.store(), &profile.id).await?;
+        let mut saved = links::defaults(self.store(), &profile.id).await?;
         if let Some((success, cancel)) = self.stand_in_pages(profile)? {
             saved.success_url.get_or_insert(success);
             saved.cancel_url.get_or_insert(cancel);
@@ -332,7 +192,7 @@ impl Payments {
 
     pub async fn set_link_defaults(&self, input: PaymentDefaults) -> Result<PaymentDefaults> {
         let profile = self.shared.desk.active_profile().await?;
-        payment_links::set_defaults(self.store(), &profile.id, &input).await
+        links::set_defaults(self.store(), &profile.id, &input).await
     }
 
     /// Checks the form, stores the payment with its idempotency key, then sends it.
@@ -342,13 +202,13 @@ impl Payments {
         let (profile, client) = self.profile().await?;
         let defaults = self.defaults(&profile).await?;
         let listener_url = self.listener_url(&profile.id).await;
-        let request = payment_links::check(
+        let request = links::check(
             &input,
             &defaults,
             listener_url.as_deref(),
             profile.mode == Mode::Active,
         )?;
-        let draft = payment_links::stage(self.store(), &profile.id, request).await?;
+        let draft = links::stage(self.store(), &profile.id, request).await?;
         self.send(&profile, &client, draft).await
     }
 
@@ -370,7 +230,7 @@ impl Payments {
         draft: ledger::Draft,
     ) -> Result<PaymentLinkCreated> {
         let id = draft.id;
-        let sent = payment_links::send(self.store(), client, &profile.id, draft).await;
+        let sent = links::send(self.store(), client, &profile.id, draft).await;
         // The row changed either way (confirmed, or its last error); a discarded one is gone.
         let pid = profile.id.clone();
         if let Ok(payment) = self.store().read(move |c| ledger::get(c, &pid, id)).await {
@@ -549,157 +409,34 @@ impl Payments {
             })
             .await
     }
-
-    pub async fn webhook_events(&self, filter: WebhookEventFilter) -> Result<Vec<WebhookLogEntry>> {
-        let profile = self.shared.desk.active_profile().await?;
-        self.store()
-            .read(move |c| webhook_events::list(c, &profile.id, &filter))
-            .await
-    }
-
-    /// Verifies a stored delivery again and applies it to the ledger.
-    pub async fn replay_event(&self, event_id: i64) -> Result<LedgerPayment> {
-        let (profile, client) = self.profile().await?;
-        let secret = client.credentials().secret_key.clone();
-        let row = webhook_events::replay(self.store(), &profile.id, event_id, &secret).await?;
-        let pid = profile.id.clone();
-        let id = row.ok_or_else(|| Error::NotFound("The event matched no payment.".into()))?;
-        let payment = self.store().read(move |c| ledger::get(c, &pid, id)).await?;
-        self.emit(PaymentEvent::PaymentChanged {
-            profile_id: profile.id.clone(),
-            payment: payment.clone(),
-        });
-        Ok(payment)
-    }
-
-    /// Forwards a stored delivery to `url`, or to the configured forward URL.
-    pub async fn forward_event(
-        &self,
-        event_id: i64,
-        url: Option<String>,
-    ) -> Result<WebhookLogEntry> {
-        let profile = self.shared.desk.active_profile().await?;
-        let target = match url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
-            Some(u) => payment_links::absolute_url(u)
-                .ok_or_else(|| Error::field("url", "Enter an absolute http:// or https:// URL."))?,
-            None => self
-                .shared
-                .forward_to
-                .read()
-                .map_err(poisoned)?
-                .clone()
-                .ok_or_else(|| Error::field("url", "No forward URL is configured."))?,
-        };
-        let entry = webhook_events::forward(
-            self.store(),
-            &self.shared.http,
-            &profile.id,
-            event_id,
-            &target,
-        )
-        .await?;
-        self.emit(PaymentEvent::WebhookReceived(entry.clone()));
-        Ok(entry)
-    }
-
-    /// Stops the listener; in-flight deliveries finish first.
-    pub async fn shutdown(&self) {
-        if let Some(l) = self.running.lock().await.listener.take() {
-            l.stop().await;
-        }
-    }
 }
 
-fn status_of(running: &Running) -> ListenerStatus {
-    let bind: Option<IpAddr> = running.settings.bind.trim().parse().ok();
-    let base_url = running.listener.as_ref().map(|l| {
-        let addr = l.addr();
-        // A wildcard bind is reached through loopback from this machine.
-        let host = if addr.ip().is_unspecified() {
-            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
-        } else {
-            addr
-        };
-        format!("http://{host}")
-    });
-    ListenerStatus {
-        settings: running.settings.clone(),
-        base_url,
-        error: running.error.clone(),
-        loopback_only: bind.is_none_or(|ip| ip.is_loopback()),
-    }
+/// What an OS notification says of a paid payment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub title: String,
+    pub body: String,
 }
 
-/// The listener's receiver: finds the profile's secret, verifies and stores the
-/// delivery, then tells the window and forwards it. Answers 503 when the secret
-/// cannot be read (a locked keychain), so that the gateway tries again later.
-fn receiver(shared: Arc<Shared>) -> Receiver {
-    Arc::new(move |delivery: Delivery| {
-        let shared = Arc::clone(&shared);
-        Box::pin(async move {
-            match receive(&shared, delivery).await {
-                Ok((verification, reason)) => (verification.status_code(), reason),
-                Err(e) => {
-                    tracing::warn!(error = %e, "webhook delivery not stored");
-                    (503, "not stored; try again".to_owned())
-                }
-            }
-        })
-    })
-}
-
-async fn receive(shared: &Shared, delivery: Delivery) -> Result<(Verification, String)> {
-    let store = shared.desk.store();
-    let secret = match profiles::get(store, &delivery.profile_id).await {
-        Ok(profile) => Some(
-            shared
-                .desk
-                .client(&profile)
-                .await?
-                .credentials()
-                .secret_key
-                .clone(),
-        ),
-        Err(Error::NotFound(_)) => None,
-        Err(e) => return Err(e),
+/// The notification for a payment a webhook turned paid, in the app's language.
+pub async fn paid_notice(desk: &Desk, payment: &LedgerPayment) -> Notice {
+    let japanese = matches!(
+        desk.settings().await.map(|s| s.language),
+        Ok(Some(Language::Ja))
+    );
+    let amount = payment
+        .amount
+        .parse::<rust_decimal::Decimal>()
+        .ok()
+        .and_then(|a| ito_api::Money::new(a, ledger::api_currency(payment.currency)).ok())
+        .map_or_else(|| payment.amount.clone(), |m| m.format());
+    let title = if japanese {
+        "入金がありました"
+    } else {
+        "Payment received"
     };
-    let profile_id = delivery.profile_id.clone();
-    let recorded = webhook_events::record(store, delivery, secret.as_ref()).await?;
-    let entry = recorded.entry;
-    let answer = (entry.verification, entry.reason.clone().unwrap_or_default());
-    (shared.events)(PaymentEvent::WebhookReceived(entry.clone()));
-    if let Some((id, newly_paid)) = recorded.payment {
-        let pid = profile_id.clone();
-        let payment = store.read(move |c| ledger::get(c, &pid, id)).await?;
-        if newly_paid {
-            (shared.events)(PaymentEvent::PaymentPaid {
-                profile_id: profile_id.clone(),
-                payment: payment.clone(),
-            });
-        }
-        (shared.events)(PaymentEvent::PaymentChanged {
-            profile_id: profile_id.clone(),
-            payment,
-        });
+    Notice {
+        title: title.to_owned(),
+        body: format!("{amount} · {}", payment.custom),
     }
-    let forward = shared.forward_to.read().map_err(poisoned)?.clone();
-    // Only first deliveries: a forward URL pointing back at this listener then ends
-    // in one duplicate instead of a loop.
-    if let Some(url) = forward
-        && entry.verification == Verification::Verified
-    {
-        // After the answer is decided: the merchant's backend must not delay it.
-        let (store, http, events) = (
-            store.clone(),
-            shared.http.clone(),
-            Arc::clone(&shared.events),
-        );
-        tokio::spawn(async move {
-            match webhook_events::forward(&store, &http, &profile_id, entry.id, &url).await {
-                Ok(updated) => events(PaymentEvent::WebhookReceived(updated)),
-                Err(e) => tracing::warn!(error = %e, "webhook not forwarded"),
-            }
-        });
-    }
-    Ok(answer)
 }

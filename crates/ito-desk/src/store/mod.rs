@@ -9,9 +9,9 @@ use crate::error::{Error, Result};
 
 /// Migrations in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
-    include_str!("../migrations/0001_init.sql"),
-    include_str!("../migrations/0002_payments.sql"),
-    include_str!("../migrations/0003_payments_text_index.sql"),
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_payments.sql"),
+    include_str!("migrations/0003_payments_text_index.sql"),
 ];
 
 /// A cheap handle: one writer connection and one reader connection, each used from

@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
-use crate::webhook_events::{Delivery, MAX_BODY_BYTES};
+use crate::webhooks::events::{Delivery, MAX_BODY_BYTES};
 
 /// What the listener does with a delivery: returns the status code to answer and a
 /// short reason for the body. Called once per request; the answer waits for it.

@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ito_desk_e2e::{Result, all_pids, built, pids_of, session, tauri_driver, testid, workspace};
+use ito_desk_e2e::{
+    Result, all_pids, built, free_port, pids_of, session, tauri_driver, testid, workspace,
+};
 
 const RUNS: usize = 5;
 /// How long the window idles before its memory is read.
@@ -41,7 +43,12 @@ async fn run() -> Result<()> {
     let home = std::env::temp_dir().join(format!("ito-desk-bench-{}", std::process::id()));
     std::fs::create_dir_all(&home)?;
     let data = home.join(".local/share");
-    let (_driver, port) = tauri_driver(&[("HOME", &home), ("XDG_DATA_HOME", &data)])?;
+    let port_env = free_port()?.to_string();
+    let (_driver, port) = tauri_driver(&[
+        ("HOME", home.as_os_str()),
+        ("XDG_DATA_HOME", data.as_os_str()),
+        (ito_desk::desk::WEBHOOK_PORT_ENV, port_env.as_ref()),
+    ])?;
 
     // The first start creates the embedded sandbox and its demo data; it is shown
     // apart, and the runs that follow are the usual morning start.

@@ -4,15 +4,18 @@
 //! alone. Prints medians and the ratio of the two; it asserts nothing about timings.
 //! Run under Xvfb with a keyring: `sh scripts/bench-ledger.sh`.
 
+use std::ffi::OsStr;
 use std::ops::Range;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use fantoccini::Client;
 use ito_api::{Currency, Money, NewPayment};
-use ito_desk_e2e::{Result, built, find, session, tauri_driver, testid, until, wait_gone};
-use ito_merchant_desk::ledger::{self, LedgerStatus, Observed};
-use ito_merchant_desk::store::Store;
+use ito_desk::payments::ledger::{self, LedgerStatus, Observed};
+use ito_desk::store::Store;
+use ito_desk_e2e::{
+    Result, built, find, free_port, session, tauri_driver, testid, until, wait_gone,
+};
 
 const BASELINE_ROWS: i64 = 100;
 const ROWS: i64 = 100_000;
@@ -58,14 +61,18 @@ async fn run() -> Result<()> {
         .prefix("ito-desk-bench-ledger-")
         .tempdir()?;
     let data = home.path().join("desk-data");
-    let dirs = [
-        ("HOME", home.path().to_owned()),
-        ("XDG_DATA_HOME", home.path().join(".local/share")),
-        ("XDG_CONFIG_HOME", home.path().join(".config")),
-        ("XDG_CACHE_HOME", home.path().join(".cache")),
-        (ito_merchant_desk::DATA_DIR_ENV, data.clone()),
+    let vars = [
+        ("HOME", home.path().as_os_str().to_owned()),
+        ("XDG_DATA_HOME", home.path().join(".local/share").into()),
+        ("XDG_CONFIG_HOME", home.path().join(".config").into()),
+        ("XDG_CACHE_HOME", home.path().join(".cache").into()),
+        (ito_desk::desk::DATA_DIR_ENV, data.clone().into()),
+        (
+            ito_desk::desk::WEBHOOK_PORT_ENV,
+            free_port()?.to_string().into(),
+        ),
     ];
-    let env: Vec<(&str, &Path)> = dirs.iter().map(|(k, v)| (*k, v.as_path())).collect();
+    let env: Vec<(&str, &OsStr)> = vars.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
     let (_driver, port) = tauri_driver(&env)?;
 
     // The first start creates the embedded sandbox's profile; its ledger is empty.
@@ -80,7 +87,7 @@ async fn run() -> Result<()> {
     c.close().await?;
     wait_gone(&app, Duration::from_secs(30)).await?;
 
-    let db = data.join(ito_merchant_desk::desk::DB_FILE);
+    let db = data.join(ito_desk::desk::DB_FILE);
     fill(&db, &profile_id, 0..BASELINE_ROWS).await?;
     let small = measure(port, &app, BASELINE_ROWS).await?;
     let started = Instant::now();
@@ -172,12 +179,14 @@ async fn fill(db: &Path, profile_id: &str, range: Range<i64>) -> Result<()> {
     let profile_id = profile_id.to_owned();
     store
         .write(move |tx| {
-            let now = ito_merchant_desk::store::now_ms();
+            let now = ito_desk::store::now_ms();
             let url = |u: &str| {
-                url::Url::parse(u)
-                    .map_err(|e| ito_merchant_desk::error::Error::Internal(e.to_string()))
+                url::Url::parse(u).map_err(|e| ito_desk::error::Error::Internal(e.to_string()))
             };
-            let web_hook = url(&format!("http://127.0.0.1:47800/webhooks/{profile_id}"))?;
+            let web_hook = url(&format!(
+                "http://127.0.0.1:{}/webhooks/{profile_id}",
+                ito_desk::webhooks::DEFAULT_PORT
+            ))?;
             let cancel_url = url("https://shop.example/cancel")?;
             let success_url = url("https://shop.example/thanks")?;
             for i in range {

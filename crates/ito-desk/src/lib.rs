@@ -1,0 +1,19 @@
+//! ITO Merchant Desk's services: everything the desktop app does, without a window.
+//!
+//! [`desk::Desk`] is the handle the app holds: profiles and their [`vault`] secrets,
+//! the local [`store`], the [`request_log`], the [`overview`] figures and the embedded
+//! [`sandbox`]. [`payments::Payments`] runs the ledger, payment links and, through
+//! [`webhooks`], the app's listener. Nothing here depends on Tauri: the app's commands
+//! are thin wrappers over these services, and the tests drive them directly.
+
+pub mod desk;
+pub mod error;
+pub mod exports;
+pub mod overview;
+pub mod payments;
+pub mod profiles;
+pub mod request_log;
+pub mod sandbox;
+pub mod store;
+pub mod vault;
+pub mod webhooks;
