@@ -32,11 +32,14 @@ export function draftOf(user: {
 /** Spaces, dots, hyphens and brackets people type in phone numbers; E.164 has none. */
 export const normalizePhone = (phone: string): string => phone.trim().replace(/[\s\-().]/g, '');
 
-/** What is sent: trimmed, the phone without separators, the country in capitals. */
+/**
+ * What is sent: trimmed, the email in small letters (as the gateway keeps it), the phone
+ * without separators, the country in capitals.
+ */
 export function cleanDraft(draft: UserDraft): UserDraft {
   return {
     name: draft.name.trim(),
-    email: draft.email.trim(),
+    email: draft.email.trim().toLowerCase(),
     phone: normalizePhone(draft.phone),
     country: draft.country.trim().toUpperCase(),
   };
