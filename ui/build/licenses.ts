@@ -79,7 +79,15 @@ interface AboutOutput {
 
 async function rustLicences(workspace: string): Promise<LicenceGroup[]> {
   const tool = cargoAbout(workspace);
-  const { stdout: version } = await run(tool, ['--version']);
+  const version = await run(tool, ['--version']).then(
+    (out) => out.stdout,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+      throw new Error(
+        'cargo-about is not installed: run scripts/setup.sh, or `cargo install cargo-about --features cli --locked`',
+      );
+    },
+  );
   // The crates compiled for this machine, as the app being built is.
   const { stdout: rustc } = await run('rustc', ['-vV']);
   const host = /^host: (\S+)$/m.exec(rustc)?.[1];
@@ -121,10 +129,10 @@ async function rustLicences(workspace: string): Promise<LicenceGroup[]> {
   return groups;
 }
 
+/** The copy scripts/setup.sh installs into .tools, else one on the PATH. */
 function cargoAbout(workspace: string): string {
-  const local = join(workspace, '.tools/bin/cargo-about');
-  if (existsSync(local)) return local;
-  throw new Error(`cargo-about is not installed (${local}): run scripts/setup.sh, which installs it`);
+  const local = ['cargo-about', 'cargo-about.exe'].map((name) => join(workspace, '.tools/bin', name));
+  return local.find((path) => existsSync(path)) ?? 'cargo-about';
 }
 
 /** The files that decide which crates the app is built from, and the licence policy. */
