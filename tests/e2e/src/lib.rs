@@ -233,6 +233,33 @@ impl FirstStart {
         })
     }
 
+    /// Launches the app a second time, as a user would, with the first one's home and
+    /// display, and waits up to `within` for that second copy to exit.
+    pub async fn launch_again(&self, within: Duration) -> Result<std::process::ExitStatus> {
+        let home = self.home.path();
+        let mut child = Command::new(&self.app)
+            .env("HOME", home)
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .env(STARTED_BY_HARNESS.0, STARTED_BY_HARNESS.1)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = child.try_wait()? {
+                return Ok(status);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("the second copy still runs after {within:?}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub fn home(&self) -> &Path {
         self.home.path()
     }

@@ -26,6 +26,25 @@ async fn first_start_second_profile_and_language() -> Result<()> {
     app.finish("desktop", outcome).await
 }
 
+/// A second launch does not start a second app (whose listener would find its port
+/// taken): it hands over to the running window and exits.
+#[tokio::test]
+#[ignore = "needs the built app, tauri-driver and a display: run scripts/e2e.sh"]
+async fn a_second_launch_hands_over_to_the_running_window() -> Result<()> {
+    let app = FirstStart::new().await?;
+    let outcome = async {
+        find(&app.client, "overview-balances", 60).await?;
+        let status = app.launch_again(Duration::from_secs(30)).await?;
+        assert!(status.success(), "the second launch ended with {status}");
+        // The first copy is untouched and still answers.
+        find(&app.client, "nav-payments", 5).await?.click().await?;
+        find(&app.client, "payments-list", 30).await?;
+        Ok(())
+    }
+    .await;
+    app.finish("single-instance", outcome).await
+}
+
 async fn scenario(c: &fantoccini::Client, home: &std::path::Path) -> Result<()> {
     // First start: the embedded sandbox's demo Overview, in test mode.
     find(c, "overview-balances", 60).await?;
