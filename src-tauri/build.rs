@@ -28,6 +28,21 @@ const COMMANDS: &[&str] = &[
     "webhook_listener",
     "set_webhook_listener",
     "set_webhook_listener_running",
+    "user_directory_info",
+    "users_page",
+    "import_users_from_sandbox",
+    "add_user_by_id",
+    "remove_user_from_directory",
+    "create_user",
+    "preview_user_profile",
+    "update_user_profile",
+    "user_detail",
+    "user_balance_history",
+    "user_transactions",
+    "export_user_transactions_csv",
+    "cancel_user_export",
+    "refresh_user_balances",
+    "simulate_user_transaction",
 ];
 
 fn main() {

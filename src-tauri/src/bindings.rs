@@ -5,7 +5,7 @@
 use specta_typescript::Typescript;
 use tauri_specta::{Builder, collect_commands, collect_events};
 
-use crate::commands::{overview, payments, profiles, request_log, settings, webhooks};
+use crate::commands::{overview, payments, profiles, request_log, settings, users, webhooks};
 use crate::events;
 
 /// Where the UI imports the bindings from.
@@ -44,6 +44,21 @@ pub fn builder() -> Builder<tauri::Wry> {
             webhooks::webhook_listener,
             webhooks::set_webhook_listener,
             webhooks::set_webhook_listener_running,
+            users::user_directory_info,
+            users::users_page,
+            users::import_users_from_sandbox,
+            users::add_user_by_id,
+            users::remove_user_from_directory,
+            users::create_user,
+            users::preview_user_profile,
+            users::update_user_profile,
+            users::user_detail,
+            users::user_balance_history,
+            users::user_transactions,
+            users::export_user_transactions_csv,
+            users::cancel_user_export,
+            users::refresh_user_balances,
+            users::simulate_user_transaction,
         ])
         .events(collect_events![
             events::ProfileSwitched,
@@ -52,7 +67,11 @@ pub fn builder() -> Builder<tauri::Wry> {
             events::PaymentChanged,
             events::PaymentPaid,
             events::WebhookReceived,
-            events::WebhookListenerChanged
+            events::WebhookListenerChanged,
+            events::UserBalanceRefresh,
+            events::UsersChanged,
+            events::UserDirectoryChanged,
+            events::UserExportProgress
         ])
         // Row ids and millisecond counts stay far below 2^53.
         .dangerously_cast_bigints_to_number()

@@ -7,6 +7,10 @@ use ito_desk::desk::{Desk, DeskEvent};
 use ito_desk::payments::ledger::LedgerPayment;
 use ito_desk::payments::{self, PaymentEvent, PaymentEventSink};
 use ito_desk::request_log::RequestLogEntry;
+use ito_desk::users::balances::BalanceRefreshProgress;
+use ito_desk::users::directory::DirectoryUser;
+use ito_desk::users::transactions::TransactionExportProgress;
+use ito_desk::users::{UserEvent, UserEventSink};
 use ito_desk::webhooks::ListenerStatus;
 use ito_desk::webhooks::events::WebhookLogEntry;
 use serde::Serialize;
@@ -61,6 +65,34 @@ pub struct WebhookListenerChanged {
     pub status: ListenerStatus,
 }
 
+/// How a background balance refresh is going, and when it ended.
+#[derive(Clone, Debug, Serialize, Type, Event)]
+pub struct UserBalanceRefresh {
+    pub progress: BalanceRefreshProgress,
+}
+
+/// Rows of the users directory changed (balances fetched, profile edited, user found
+/// gone): update them in place.
+#[derive(Clone, Debug, Serialize, Type, Event)]
+#[serde(rename_all = "camelCase")]
+pub struct UsersChanged {
+    pub profile_id: String,
+    pub users: Vec<DirectoryUser>,
+}
+
+/// Users were added to or removed from the directory: reload the list.
+#[derive(Clone, Debug, Serialize, Type, Event)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDirectoryChanged {
+    pub profile_id: String,
+}
+
+/// How a transactions export is going (pages, rows, rate), and when it ended.
+#[derive(Clone, Debug, Serialize, Type, Event)]
+pub struct UserExportProgress {
+    pub progress: TransactionExportProgress,
+}
+
 fn sent(result: tauri::Result<()>) {
     if let Err(e) = result {
         tracing::warn!(error = %e, "event not delivered to the window");
@@ -104,6 +136,22 @@ pub fn payments(handle: AppHandle, desk: Arc<Desk>) -> PaymentEventSink {
             PaymentEvent::ListenerChanged(status) => {
                 WebhookListenerChanged { status }.emit(&handle)
             }
+        });
+    })
+}
+
+/// The users service's sink: its events to the window.
+pub fn users(handle: AppHandle) -> UserEventSink {
+    Arc::new(move |event| {
+        sent(match event {
+            UserEvent::BalanceRefresh(progress) => UserBalanceRefresh { progress }.emit(&handle),
+            UserEvent::UsersChanged { profile_id, users } => {
+                UsersChanged { profile_id, users }.emit(&handle)
+            }
+            UserEvent::DirectoryChanged { profile_id } => {
+                UserDirectoryChanged { profile_id }.emit(&handle)
+            }
+            UserEvent::ExportProgress(progress) => UserExportProgress { progress }.emit(&handle),
         });
     })
 }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use ito_desk::desk::{DATA_DIR_ENV, Desk, Options, WEBHOOK_PORT_ENV};
 use ito_desk::error::{CommandError, Error};
 use ito_desk::payments::Payments;
+use ito_desk::users::Users;
 use ito_desk::vault::Vault;
 use tauri::Manager;
 
@@ -131,5 +132,10 @@ async fn start(
     )
     .await
     .map_err(CommandError::from);
-    Ok(Services { desk, payments })
+    let users = Users::new(Arc::clone(&desk), events::users(handle.clone()));
+    Ok(Services {
+        desk,
+        payments,
+        users,
+    })
 }

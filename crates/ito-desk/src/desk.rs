@@ -193,7 +193,7 @@ impl Desk {
         let profile_id = profile.id.clone();
         let task = tokio::spawn(async move {
             let client = desk.client(&profile).await?;
-            overview::load(&client, &profile.id).await
+            overview::load(&client, desk.store(), &profile).await
         });
         *self.first_overview.lock().await = Some(Prefetched {
             profile_id,
@@ -503,7 +503,7 @@ impl Desk {
             return Ok(overview);
         }
         let client = self.client(&profile).await?;
-        overview::load(&client, &profile.id).await
+        overview::load(&client, &self.store, &profile).await
     }
 
     async fn secrets(&self, profile: &StoredProfile) -> Result<Secrets> {

@@ -18,6 +18,10 @@ pub enum Error {
     },
     #[error("{0}")]
     NotFound(String),
+    /// The gateway answered 404 for a user of the directory: it is no longer this
+    /// merchant's. Unlike [`Error::NotFound`], the UI offers to remove it.
+    #[error("{message}")]
+    UserGone { user_id: String, message: String },
     /// The OS keychain cannot be used; see [`crate::vault::KeychainStatus`] for why.
     #[error("{0}")]
     KeychainUnavailable(String),
@@ -55,6 +59,7 @@ impl Error {
         match self {
             Self::Validation { .. } => ErrorKind::Validation,
             Self::NotFound(_) => ErrorKind::NotFound,
+            Self::UserGone { .. } => ErrorKind::UserGone,
             Self::KeychainUnavailable(_) => ErrorKind::KeychainUnavailable,
             Self::Keychain(_) => ErrorKind::Keychain,
             Self::Storage(_) => ErrorKind::Storage,
@@ -117,6 +122,8 @@ pub enum ErrorKind {
     File,
     Sandbox,
     Internal,
+    /// A user of the directory is no longer the merchant's (the gateway said 404).
+    UserGone,
 }
 
 /// What a failed command answers: a stable `kind`, a human message, and for validation

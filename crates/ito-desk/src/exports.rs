@@ -90,6 +90,33 @@ fn file_error(what: &str, path: &Path, e: &std::io::Error) -> Error {
     Error::File(format!("cannot {what} {}: {e}", path.display()))
 }
 
+/// CSV cells: text typed by customers must not become a spreadsheet formula when opened.
+pub fn inert(s: String) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s
+    }
+}
+
+/// One CSV record, quoted where needed, ended by CRLF.
+pub fn write_record(
+    out: &mut impl Write,
+    fields: impl Iterator<Item = String>,
+) -> std::io::Result<()> {
+    for (i, f) in fields.enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        if f.contains([',', '"', '\n', '\r']) {
+            write!(out, "\"{}\"", f.replace('"', "\"\""))?;
+        } else {
+            out.write_all(f.as_bytes())?;
+        }
+    }
+    out.write_all(b"\r\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +130,25 @@ mod tests {
             out.write_all(text.as_bytes())
                 .map_err(|e| Error::File(e.to_string()))
         }
+    }
+
+    #[test]
+    fn csv_quotes_and_neutralises() {
+        let mut out = Vec::new();
+        write_record(
+            &mut out,
+            [
+                "a,b".to_owned(),
+                "say \"hi\"".to_owned(),
+                inert("=1+1".into()),
+            ]
+            .into_iter(),
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\"a,b\",\"say \"\"hi\"\"\",'=1+1\r\n"
+        );
     }
 
     #[test]

@@ -15,5 +15,6 @@ pub mod profiles;
 pub mod request_log;
 pub mod sandbox;
 pub mod store;
+pub mod users;
 pub mod vault;
 pub mod webhooks;

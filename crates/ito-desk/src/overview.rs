@@ -5,14 +5,15 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use ito_api::Client;
-use ito_api::kyc::KycStatus;
 use ito_api::sandbox::SandboxPayment;
-use ito_api::users::User;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use specta::Type;
 
 use crate::error::Result;
+use crate::profiles::StoredProfile;
+use crate::store::Store;
+use crate::users::{self, balances, directory};
 
 /// A currency as the UI formats it: `USD`, `JPY`, `SGP-USD`.
 #[derive(
@@ -105,7 +106,8 @@ pub struct DayVolume {
 }
 
 /// What this profile's gateway lets the Overview show. The real gateway has no
-/// routes to list users or payments; the sandbox's control API has.
+/// route to list payments; the sandbox's control API has. Users come from the local
+/// directory, so their figures exist with every gateway.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct Coverage {
@@ -121,7 +123,10 @@ pub struct Overview {
     pub user_count: u32,
     pub balances: Vec<CurrencyBalance>,
     pub payments_by_status: Vec<StatusCount>,
+    /// The newest users waiting for KYC review (at most [`KYC_WAITING_SHOWN`]).
     pub kyc_waiting: Vec<KycWaiting>,
+    /// How many users wait for KYC review in all.
+    pub kyc_waiting_count: u32,
     pub recent_webhooks: Vec<WebhookEvent>,
     /// The last [`VOLUME_DAYS`] days, oldest first, one entry per day and currency.
     pub volume_by_day: Vec<DayVolume>,
@@ -133,52 +138,82 @@ pub const VOLUME_DAYS: i64 = 14;
 
 /// Payments read for the counts and the chart; older ones are left out.
 const MAX_PAYMENTS: usize = 5_000;
-/// Users whose balances are summed; the sandbox's demo has a few dozen.
-const MAX_USERS: usize = 1_000;
+/// Up to this many users, the Overview fetches their balances afresh (and stores
+/// them in the directory); beyond, it sums the balances the directory holds.
+const LIVE_BALANCES_UP_TO: u32 = 1_000;
+pub const KYC_WAITING_SHOWN: u32 = 20;
 /// Paid payments whose webhook deliveries are listed.
 const RECENT_WEBHOOK_PAYMENTS: usize = 8;
 /// Balance requests in flight at once.
 const CONCURRENCY: usize = 8;
 
-/// Reads the figures through the SDK. Routes the gateway lacks (listing users and
-/// payments exists only on the sandbox) leave their part empty and `coverage` false.
-pub async fn load(client: &Client, profile_id: &str) -> Result<Overview> {
-    let (users, payments) = tokio::join!(users(client), payments(client));
-    let users = optional(users)?;
+/// Reads the figures: users from the directory (the embedded sandbox's demo users
+/// are imported on first use), payments through the sandbox's control API, which
+/// the real gateway lacks (that part stays empty and `coverage.payments` false).
+pub async fn load(client: &Client, store: &Store, profile: &StoredProfile) -> Result<Overview> {
+    users::import_demo_users(client, store, profile).await?;
+    let (directory, payments) =
+        tokio::join!(directory(client, store, &profile.id), payments(client));
+    let (user_count, kyc_waiting_count, kyc_waiting, balances) = directory?;
     let payments = optional(payments)?;
     let mut overview = Overview {
-        profile_id: profile_id.to_owned(),
+        profile_id: profile.id.clone(),
         coverage: Coverage {
-            users: users.is_some(),
+            users: true,
             payments: payments.is_some(),
         },
-        user_count: 0,
-        balances: Vec::new(),
+        user_count,
+        balances,
         payments_by_status: Vec::new(),
-        kyc_waiting: Vec::new(),
+        kyc_waiting,
+        kyc_waiting_count,
         recent_webhooks: Vec::new(),
         volume_by_day: Vec::new(),
         generated_at: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     };
-    if let Some(users) = users {
-        overview.user_count = u32::try_from(users.len()).unwrap_or(u32::MAX);
-        overview.kyc_waiting = users
-            .iter()
-            .filter(|u| u.kyc_status == KycStatus::Submitted)
-            .map(|u| KycWaiting {
-                user_id: u.id.as_str().to_owned(),
-                name: u.name.clone(),
-                email: u.email.clone(),
-            })
-            .collect();
-        overview.balances = balances(client, &users).await?;
-    }
     if let Some(payments) = payments {
         overview.payments_by_status = status_counts(&payments);
         overview.volume_by_day = volume_by_day(&payments, Utc::now().date_naive());
         overview.recent_webhooks = recent_webhooks(client, &payments).await?;
     }
     Ok(overview)
+}
+
+/// The directory's figures: user count, KYC waiting (count and newest), balances.
+async fn directory(
+    client: &Client,
+    store: &Store,
+    profile_id: &str,
+) -> Result<(u32, u32, Vec<KycWaiting>, Vec<CurrencyBalance>)> {
+    let pid = profile_id.to_owned();
+    let (summary, waiting) = store
+        .read(move |c| {
+            Ok((
+                directory::summary(c, &pid)?,
+                directory::waiting_for_review(c, &pid, KYC_WAITING_SHOWN)?,
+            ))
+        })
+        .await?;
+    if summary.users <= LIVE_BALANCES_UP_TO {
+        let pid = profile_id.to_owned();
+        let ids = store
+            .read(move |c| directory::refresh_order(c, &pid, None))
+            .await?;
+        balances::refresh(client, store, profile_id, ids, &|_| {}).await?;
+    }
+    let pid = profile_id.to_owned();
+    let totals = store
+        .read(move |c| directory::balance_totals(c, &pid))
+        .await?;
+    let waiting = waiting
+        .into_iter()
+        .map(|u| KycWaiting {
+            user_id: u.user_id,
+            name: u.name,
+            email: u.email,
+        })
+        .collect();
+    Ok((summary.users, summary.waiting, waiting, totals))
 }
 
 /// A route this gateway does not have (404) is "not available", not a failure.
@@ -190,15 +225,6 @@ fn optional<T>(r: ito_api::Result<T>) -> Result<Option<T>> {
     }
 }
 
-async fn users(client: &Client) -> ito_api::Result<Vec<User>> {
-    client
-        .sandbox()
-        .all_users()
-        .take(MAX_USERS)
-        .try_collect()
-        .await
-}
-
 async fn payments(client: &Client) -> ito_api::Result<Vec<SandboxPayment>> {
     client
         .sandbox()
@@ -208,35 +234,6 @@ async fn payments(client: &Client) -> ito_api::Result<Vec<SandboxPayment>> {
         .await
 }
 
-async fn balances(client: &Client, users: &[User]) -> Result<Vec<CurrencyBalance>> {
-    // Owned futures: a stream borrowing `users` would not be `Send` for every lifetime.
-    let requests: Vec<_> = users
-        .iter()
-        .map(|u| {
-            let (client, id) = (client.clone(), u.id.clone());
-            async move { client.merchant().balance(&id).await }
-        })
-        .collect();
-    let all: Vec<_> = stream::iter(requests)
-        .buffer_unordered(CONCURRENCY)
-        .try_collect()
-        .await?;
-    let mut totals: BTreeMap<Currency, (Decimal, Decimal)> = BTreeMap::new();
-    for b in all.iter().flat_map(|b| &b.balances) {
-        let t = totals.entry(b.currency.into()).or_default();
-        t.0 += b.available.amount();
-        t.1 += b.pending.amount();
-    }
-    Ok(totals
-        .into_iter()
-        .map(|(currency, (available, pending))| CurrencyBalance {
-            currency,
-            available: at_scale(available, currency),
-            pending: at_scale(pending, currency),
-        })
-        .collect())
-}
-
 fn scale(c: Currency) -> u32 {
     match c {
         Currency::Jpy => 0,
@@ -244,7 +241,7 @@ fn scale(c: Currency) -> u32 {
     }
 }
 
-fn at_scale(mut d: Decimal, c: Currency) -> String {
+pub(crate) fn at_scale(mut d: Decimal, c: Currency) -> String {
     d.rescale(scale(c));
     d.to_string()
 }

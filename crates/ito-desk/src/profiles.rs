@@ -493,6 +493,9 @@ pub async fn delete(store: &Store, id: &str) -> Result<()> {
                 "payments",
                 "webhook_events",
                 "payment_defaults",
+                "users",
+                "user_creates",
+                "user_imports",
             ] {
                 tx.execute(&format!("DELETE FROM {table} WHERE profile_id = ?1"), [&id])?;
             }

@@ -6,6 +6,7 @@ pub mod payments;
 pub mod profiles;
 pub mod request_log;
 pub mod settings;
+pub mod users;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use ito_desk::desk::Desk;
 use ito_desk::error::CommandError;
 use ito_desk::payments::Payments;
+use ito_desk::users::Users;
 use tauri::State;
 
 type Result<T> = std::result::Result<T, CommandError>;
@@ -23,6 +25,7 @@ type Result<T> = std::result::Result<T, CommandError>;
 pub struct Services {
     pub desk: Arc<Desk>,
     pub payments: Result<Arc<Payments>>,
+    pub users: Arc<Users>,
 }
 
 /// Filled once the services started (or failed to); commands sent earlier wait for it.
@@ -46,4 +49,8 @@ async fn desk(ready: &State<'_, Ready>) -> Result<Arc<Desk>> {
 
 async fn payments(ready: &State<'_, Ready>) -> Result<Arc<Payments>> {
     services(ready).await?.payments
+}
+
+async fn users(ready: &State<'_, Ready>) -> Result<Arc<Users>> {
+    Ok(services(ready).await?.users)
 }

@@ -104,7 +104,7 @@ pub async fn export_payments_csv(
 }
 
 /// The user's Downloads folder; `~/Downloads` where the desktop names none.
-fn downloads(app: &AppHandle) -> Result<std::path::PathBuf> {
+pub(super) fn downloads(app: &AppHandle) -> Result<std::path::PathBuf> {
     let paths = app.path();
     paths
         .download_dir()

@@ -65,6 +65,54 @@ export const commands = {
 	 *  could not deliver meanwhile.
 	 */
 	setWebhookListenerRunning: (running: boolean) => typedError<ListenerStatus_Serialize, CommandError_Serialize>(__TAURI_INVOKE("set_webhook_listener_running", { running })),
+	/**
+	 *  What the directory holds (total, countries for the filter, last import) and
+	 *  whether the profile is in test mode. The embedded sandbox's profile imports its
+	 *  demo users on first use.
+	 */
+	userDirectoryInfo: () => typedError<DirectoryInfo_Serialize, CommandError_Serialize>(__TAURI_INVOKE("user_directory_info")),
+	/**
+	 *  One page of the directory; the first (no cursor) carries the total and the tabs'
+	 *  counts.
+	 */
+	usersPage: (filter: UserFilter_Deserialize, sort: UserSort_Deserialize, cursor: string | null, limit: number | null) => typedError<UserPage_Serialize, CommandError_Serialize>(__TAURI_INVOKE("users_page", { filter, sort, cursor, limit })),
+	/**  Test mode only: every user the sandbox holds for this merchant into the directory. */
+	importUsersFromSandbox: () => typedError<ImportReport, CommandError_Serialize>(__TAURI_INVOKE("import_users_from_sandbox")),
+	/**  Adds an existing user by id; an unknown or another merchant's id is `not_found`. */
+	addUserById: (userId: string) => typedError<DirectoryUser_Serialize, CommandError_Serialize>(__TAURI_INVOKE("add_user_by_id", { userId })),
+	/**  Removes a user from the directory (nothing changes at the gateway). */
+	removeUserFromDirectory: (userId: string) => typedError<null, CommandError_Serialize>(__TAURI_INVOKE("remove_user_from_directory", { userId })),
+	/**  Creates a user; submitting the same email again never creates a second one. */
+	createUser: (input: NewUserInput_Deserialize) => typedError<UserCreated_Serialize, CommandError_Serialize>(__TAURI_INVOKE("create_user", { input })),
+	/**  What saving the changes would change, against the gateway's current profile. */
+	previewUserProfile: (userId: string, changes: UserProfileChanges_Deserialize) => typedError<UserProfilePreview_Serialize, CommandError_Serialize>(__TAURI_INVOKE("preview_user_profile", { userId, changes })),
+	/**  Saves the changes, sending only the fields that differ. */
+	updateUserProfile: (userId: string, changes: UserProfileChanges_Deserialize) => typedError<UserProfileSaved_Serialize, CommandError_Serialize>(__TAURI_INVOKE("update_user_profile", { userId, changes })),
+	/**  A user's page: profile, balances and cards, read afresh. */
+	userDetail: (userId: string) => typedError<UserDetail_Serialize, CommandError_Serialize>(__TAURI_INVOKE("user_detail", { userId })),
+	/**  The available balance over time, for the Balances tab's chart. */
+	userBalanceHistory: (userId: string) => typedError<BalanceHistory, CommandError_Serialize>(__TAURI_INVOKE("user_balance_history", { userId })),
+	/**
+	 *  One page of a user's transactions through the gateway's cursor; `loaded` is the
+	 *  totals of the pages already shown (the answer's include this page).
+	 */
+	userTransactions: (userId: string, filter: TransactionFilter_Deserialize, cursor: string | null, limit: number | null, loaded: TransactionTotals[]) => typedError<TransactionPage_Serialize, CommandError_Serialize>(__TAURI_INVOKE("user_transactions", { userId, filter, cursor, limit, loaded })),
+	/**
+	 *  Exports every page of the filter's transactions as CSV: to `path` when the user
+	 *  chose one, else into Downloads under a name not yet taken. Progress comes as
+	 *  `UserExportProgress` events under `exportId` (chosen by the caller);
+	 *  `cancel_user_export` stops it and nothing is written.
+	 */
+	exportUserTransactionsCsv: (exportId: string, userId: string, filter: TransactionFilter_Deserialize, path: string | null) => typedError<TransactionsExport, CommandError_Serialize>(__TAURI_INVOKE("export_user_transactions_csv", { exportId, userId, filter, path })),
+	/**  Stops a running export; false when none runs under this id. */
+	cancelUserExport: (exportId: string) => typedError<boolean, CommandError_Serialize>(__TAURI_INVOKE("cancel_user_export", { exportId })),
+	/**
+	 *  Refreshes balances in the background (of these users, or of all); progress and
+	 *  changed rows come as events.
+	 */
+	refreshUserBalances: (userIds: string[] | null) => typedError<RefreshStarted, CommandError_Serialize>(__TAURI_INVOKE("refresh_user_balances", { userIds })),
+	/**  Test mode only: a top-up, spending, refund or fee added through the sandbox. */
+	simulateUserTransaction: (userId: string, input: SimulatedTransaction_Deserialize) => typedError<Simulated_Serialize, CommandError_Serialize>(__TAURI_INVOKE("simulate_user_transaction", { userId, input })),
 };
 
 /** Events */
@@ -74,11 +122,77 @@ export const events = {
 	profileSwitched: makeEvent<ProfileSwitched_Serialize, ProfileSwitched_Deserialize>("profile-switched"),
 	profilesChanged: makeEvent<ProfilesChanged, ProfilesChanged>("profiles-changed"),
 	requestsLogged: makeEvent<RequestsLogged_Serialize, RequestsLogged_Deserialize>("requests-logged"),
+	userBalanceRefresh: makeEvent<UserBalanceRefresh_Serialize, UserBalanceRefresh_Deserialize>("user-balance-refresh"),
+	userDirectoryChanged: makeEvent<UserDirectoryChanged, UserDirectoryChanged>("user-directory-changed"),
+	userExportProgress: makeEvent<UserExportProgress, UserExportProgress>("user-export-progress"),
+	usersChanged: makeEvent<UsersChanged_Serialize, UsersChanged_Deserialize>("users-changed"),
 	webhookListenerChanged: makeEvent<WebhookListenerChanged_Serialize, WebhookListenerChanged_Deserialize>("webhook-listener-changed"),
 	webhookReceived: makeEvent<WebhookReceived_Serialize, WebhookReceived_Deserialize>("webhook-received"),
 };
 
 /* Types */
+/**  The available balance over time per currency, for the Balances tab's chart. */
+export type BalanceHistory = {
+	series: BalanceSeries[],
+	/**
+	 *  False when the user has more transactions than the chart reads: it then
+	 *  starts at the oldest one read.
+	 */
+	complete: boolean,
+};
+
+/**  One point of a balance chart: the available balance right after `at`. */
+export type BalancePoint = {
+	/**  RFC 3339. */
+	at: string,
+	available: string,
+};
+
+/**  How a balance refresh is going, or how it ended. */
+export type BalanceRefreshProgress = BalanceRefreshProgress_Serialize | BalanceRefreshProgress_Deserialize;
+
+/**  How a balance refresh is going, or how it ended. */
+export type BalanceRefreshProgress_Deserialize = {
+	profileId: string,
+	total: number,
+	/**  Users whose balances were fetched and stored. */
+	done: number,
+	/**  Users given up on after repeated failures. */
+	failed: number,
+	/**  Users the gateway no longer knows as the merchant's (404). */
+	gone: number,
+	/**  While the gateway asked to slow down: when requests start again (RFC 3339). */
+	pausedUntil?: string | null,
+	finished: boolean,
+	/**  Why the refresh stopped early (credentials refused), when it did. */
+	error?: string | null,
+};
+
+/**  How a balance refresh is going, or how it ended. */
+export type BalanceRefreshProgress_Serialize = {
+	profileId: string,
+	total: number,
+	/**  Users whose balances were fetched and stored. */
+	done: number,
+	/**  Users given up on after repeated failures. */
+	failed: number,
+	/**  Users the gateway no longer knows as the merchant's (404). */
+	gone: number,
+	/**  While the gateway asked to slow down: when requests start again (RFC 3339). */
+	pausedUntil: string | null,
+	finished: boolean,
+	/**  Why the refresh stopped early (credentials refused), when it did. */
+	error: string | null,
+};
+
+export type BalanceSeries = {
+	currency: Currency,
+	/**  Oldest first; the last point is the current balance, now. */
+	points: BalancePoint[],
+};
+
+export type CardState = "active" | "frozen" | "cancelled";
+
 /**
  *  What a failed command answers: a stable `kind`, a human message, and for validation
  *  the messages per field. `status` and `requestId` quote the gateway's answer when there was one.
@@ -117,7 +231,8 @@ export type ConnectionTest = {
 
 /**
  *  What this profile's gateway lets the Overview show. The real gateway has no
- *  routes to list users or payments; the sandbox's control API has.
+ *  route to list payments; the sandbox's control API has. Users come from the local
+ *  directory, so their figures exist with every gateway.
  */
 export type Coverage = {
 	users: boolean,
@@ -168,8 +283,86 @@ export type DeskState_Serialize = {
 	version: string,
 };
 
+/**  What the list's filters offer, and what the directory holds. */
+export type DirectoryInfo = DirectoryInfo_Serialize | DirectoryInfo_Deserialize;
+
+/**  What the list's filters offer, and what the directory holds. */
+export type DirectoryInfo_Deserialize = {
+	total: number,
+	/**  Countries of the directory's users, for the country filter. */
+	countries: string[],
+	/**  When it was last imported from the sandbox (RFC 3339). */
+	importedAt?: string | null,
+	/**
+	 *  The profile is in test mode: "Import from sandbox", top-ups and added
+	 *  transactions apply.
+	 */
+	testMode: boolean,
+};
+
+/**  What the list's filters offer, and what the directory holds. */
+export type DirectoryInfo_Serialize = {
+	total: number,
+	/**  Countries of the directory's users, for the country filter. */
+	countries: string[],
+	/**  When it was last imported from the sandbox (RFC 3339). */
+	importedAt: string | null,
+	/**
+	 *  The profile is in test mode: "Import from sandbox", top-ups and added
+	 *  transactions apply.
+	 */
+	testMode: boolean,
+};
+
+/**  A row of the Users list. */
+export type DirectoryUser = DirectoryUser_Serialize | DirectoryUser_Deserialize;
+
+/**  A row of the Users list. */
+export type DirectoryUser_Deserialize = {
+	userId: string,
+	/**  As given (Japanese names are not transliterated). */
+	name: string,
+	email: string,
+	/**  E.164. */
+	phone?: string | null,
+	/**  ISO 3166-1 alpha-2. */
+	country?: string | null,
+	kycStatus: KycState,
+	/**  RFC 3339, the gateway's. */
+	createdAt: string,
+	/**  Balances as last fetched, the currencies held (not zero) only. */
+	balances: CurrencyBalance[],
+	/**  When the balances were fetched; absent until they have been. */
+	balancesFetchedAt?: string | null,
+	/**  The gateway said this user is no longer the merchant's (404): offer to remove it. */
+	gone: boolean,
+};
+
+/**  A row of the Users list. */
+export type DirectoryUser_Serialize = {
+	userId: string,
+	/**  As given (Japanese names are not transliterated). */
+	name: string,
+	email: string,
+	/**  E.164. */
+	phone: string | null,
+	/**  ISO 3166-1 alpha-2. */
+	country: string | null,
+	kycStatus: KycState,
+	/**  RFC 3339, the gateway's. */
+	createdAt: string,
+	/**  Balances as last fetched, the currencies held (not zero) only. */
+	balances: CurrencyBalance[],
+	/**  When the balances were fetched; absent until they have been. */
+	balancesFetchedAt: string | null,
+	/**  The gateway said this user is no longer the merchant's (404): offer to remove it. */
+	gone: boolean,
+};
+
 /**  Stable names the UI matches on; never renamed, only added to. */
-export type ErrorKind = "validation" | "not_found" | "conflict" | "keychain_unavailable" | "keychain" | "unauthorized" | "forbidden" | "rate_limited" | "server" | "network" | "timeout" | "signature" | "decode" | "storage" | "file" | "sandbox" | "internal";
+export type ErrorKind = "validation" | "not_found" | "conflict" | "keychain_unavailable" | "keychain" | "unauthorized" | "forbidden" | "rate_limited" | "server" | "network" | "timeout" | "signature" | "decode" | "storage" | "file" | "sandbox" | "internal" | 
+/**  A user of the directory is no longer the merchant's (the gateway said 404). */
+"user_gone";
 
 /**  An export written: where it landed and how many payments it holds. */
 export type ExportedCsv = {
@@ -180,6 +373,14 @@ export type ExportedCsv = {
 export type Header = {
 	name: string,
 	value: string,
+};
+
+/**  What an import from the sandbox did. */
+export type ImportReport = {
+	/**  Users the sandbox holds for this merchant. */
+	users: number,
+	/**  Of them, new to the directory. */
+	added: number,
 };
 
 /**  Why the keychain cannot be used, in terms the fix depends on. */
@@ -198,6 +399,9 @@ export type KeychainStatus =
 { state: "available"; backend: string } | 
 /**  No secret can be stored; `detail` is the platform's own words. */
 { state: "unavailable"; problem: KeychainProblem; detail: string };
+
+/**  A user's KYC status, as the gateway names it. */
+export type KycState = "not_started" | "draft" | "submitted" | "approved" | "rejected";
 
 export type KycWaiting = {
 	userId: string,
@@ -367,6 +571,29 @@ export type ListenerStatus_Serialize = {
 
 export type Mode = "test" | "active";
 
+/**  What the Create user form sends. */
+export type NewUserInput = NewUserInput_Serialize | NewUserInput_Deserialize;
+
+/**  What the Create user form sends. */
+export type NewUserInput_Deserialize = {
+	name: string,
+	email: string,
+	/**  E.164 (`+81312345678`); spaces, hyphens and brackets are ignored. */
+	phone?: string | null,
+	/**  ISO 3166-1 alpha-2, any case. */
+	country?: string | null,
+};
+
+/**  What the Create user form sends. */
+export type NewUserInput_Serialize = {
+	name: string,
+	email: string,
+	/**  E.164 (`+81312345678`); spaces, hyphens and brackets are ignored. */
+	phone: string | null,
+	/**  ISO 3166-1 alpha-2, any case. */
+	country: string | null,
+};
+
 export type Overview = Overview_Serialize | Overview_Deserialize;
 
 export type Overview_Deserialize = {
@@ -375,7 +602,10 @@ export type Overview_Deserialize = {
 	userCount: number,
 	balances: CurrencyBalance[],
 	paymentsByStatus: StatusCount[],
+	/**  The newest users waiting for KYC review (at most [`KYC_WAITING_SHOWN`]). */
 	kycWaiting: KycWaiting[],
+	/**  How many users wait for KYC review in all. */
+	kycWaitingCount: number,
 	recentWebhooks: WebhookEvent_Deserialize[],
 	/**  The last [`VOLUME_DAYS`] days, oldest first, one entry per day and currency. */
 	volumeByDay: DayVolume[],
@@ -389,7 +619,10 @@ export type Overview_Serialize = {
 	userCount: number,
 	balances: CurrencyBalance[],
 	paymentsByStatus: StatusCount[],
+	/**  The newest users waiting for KYC review (at most [`KYC_WAITING_SHOWN`]). */
 	kycWaiting: KycWaiting[],
+	/**  How many users wait for KYC review in all. */
+	kycWaitingCount: number,
 	recentWebhooks: WebhookEvent_Serialize[],
 	/**  The last [`VOLUME_DAYS`] days, oldest first, one entry per day and currency. */
 	volumeByDay: DayVolume[],
@@ -667,6 +900,14 @@ export type Profile_Serialize = {
 /**  A profile was added, edited or removed: reload the profile list. */
 export type ProfilesChanged = null;
 
+/**  A balance refresh asked for. */
+export type RefreshStarted = {
+	/**  Users it fetches. */
+	total: number,
+	/**  One was already running for this profile; its progress events continue. */
+	alreadyRunning: boolean,
+};
+
 export type RequestLogEntry = RequestLogEntry_Serialize | RequestLogEntry_Deserialize;
 
 export type RequestLogEntry_Deserialize = {
@@ -766,6 +1007,43 @@ export type Settings_Serialize = {
 	askExportPath: boolean,
 };
 
+export type SettlementStatus = 
+/**  Shown in `pending`, not yet in `available`. */
+"pending" | "completed";
+
+export type Simulated = Simulated_Serialize | Simulated_Deserialize;
+
+/**  A transaction added to a user in the sandbox, as a simulation. */
+export type SimulatedTransaction = SimulatedTransaction_Serialize | SimulatedTransaction_Deserialize;
+
+/**  A transaction added to a user in the sandbox, as a simulation. */
+export type SimulatedTransaction_Deserialize = {
+	kind: TransactionKind,
+	/**  Decimal text at most at the currency's scale. */
+	amount: string,
+	currency: Currency,
+	description?: string | null,
+};
+
+/**  A transaction added to a user in the sandbox, as a simulation. */
+export type SimulatedTransaction_Serialize = {
+	kind: TransactionKind,
+	/**  Decimal text at most at the currency's scale. */
+	amount: string,
+	currency: Currency,
+	description: string | null,
+};
+
+export type Simulated_Deserialize = {
+	transaction: UserTransaction,
+	user: DirectoryUser_Deserialize,
+};
+
+export type Simulated_Serialize = {
+	transaction: UserTransaction,
+	user: DirectoryUser_Serialize,
+};
+
 /**  What the test-mode simulate buttons do, through the sandbox's control API. */
 export type Simulation = "pay" | "cancel" | "expire" | "redeliver_webhook";
 
@@ -776,6 +1054,14 @@ export type StatusClass = "success" | "client_error" | "server_error" |
 export type StatusCount = {
 	status: PaymentStatus,
 	count: number,
+};
+
+/**  How many users each tab holds under the current search and filters. */
+export type TabCounts = {
+	all: number,
+	needsAction: number,
+	waiting: number,
+	approved: number,
 };
 
 export type Theme = "system" | "light" | "dark";
@@ -804,6 +1090,369 @@ export type TimelineEntry_Serialize = {
 export type TimelineKind = "created" | "create_failed" | "webhook" | 
 /**  A delivery that was refused (bad signature, stale) or a duplicate. */
 "webhook_refused" | "validity_check" | "simulated";
+
+/**  How an export is going; reported about ten times a second, and once at the end. */
+export type TransactionExportProgress = {
+	exportId: string,
+	userId: string,
+	pages: number,
+	rows: number,
+	/**  Rows per second since the export started. */
+	rowsPerSecond: number,
+	finished: boolean,
+};
+
+/**  Which transactions to list or export; absent fields mean "any". */
+export type TransactionFilter = TransactionFilter_Serialize | TransactionFilter_Deserialize;
+
+/**  Which transactions to list or export; absent fields mean "any". */
+export type TransactionFilter_Deserialize = {
+	kind?: TransactionKind | null,
+	currency?: Currency | null,
+	/**  RFC 3339, inclusive (the start of the first local day chosen). */
+	from?: string | null,
+	/**  RFC 3339, exclusive (the start of the day after the last one chosen). */
+	to?: string | null,
+};
+
+/**  Which transactions to list or export; absent fields mean "any". */
+export type TransactionFilter_Serialize = {
+	kind: TransactionKind | null,
+	currency: Currency | null,
+	/**  RFC 3339, inclusive (the start of the first local day chosen). */
+	from: string | null,
+	/**  RFC 3339, exclusive (the start of the day after the last one chosen). */
+	to: string | null,
+};
+
+export type TransactionKind = "top_up" | "card_spend" | "refund" | "fee";
+
+/**  One page of a user's transactions, newest first. */
+export type TransactionPage = TransactionPage_Serialize | TransactionPage_Deserialize;
+
+/**  One page of a user's transactions, newest first. */
+export type TransactionPage_Deserialize = {
+	items: UserTransaction[],
+	/**  Pass back as `cursor` for the next page; absent on the last. */
+	nextCursor?: string | null,
+	/**
+	 *  The totals of every page loaded so far, this one included (the `loaded`
+	 *  passed in, plus this page).
+	 */
+	loadedTotals: TransactionTotals[],
+};
+
+/**  One page of a user's transactions, newest first. */
+export type TransactionPage_Serialize = {
+	items: UserTransaction[],
+	/**  Pass back as `cursor` for the next page; absent on the last. */
+	nextCursor: string | null,
+	/**
+	 *  The totals of every page loaded so far, this one included (the `loaded`
+	 *  passed in, plus this page).
+	 */
+	loadedTotals: TransactionTotals[],
+};
+
+/**  Money in and out per currency, over some transactions. */
+export type TransactionTotals = {
+	currency: Currency,
+	count: number,
+	/**  Top-ups and refunds. */
+	credits: string,
+	/**  Card spending and fees. */
+	debits: string,
+	/**  Credits less debits. */
+	net: string,
+};
+
+/**  How an export ended. */
+export type TransactionsExport = { outcome: "written"; path: string; rows: number; pages: number } | 
+/**  Cancelled: nothing was written. */
+{ outcome: "cancelled"; rows: number; pages: number };
+
+/**  How a background balance refresh is going, and when it ended. */
+export type UserBalanceRefresh = UserBalanceRefresh_Serialize | UserBalanceRefresh_Deserialize;
+
+/**  How a background balance refresh is going, and when it ended. */
+export type UserBalanceRefresh_Deserialize = {
+	progress: BalanceRefreshProgress_Deserialize,
+};
+
+/**  How a background balance refresh is going, and when it ended. */
+export type UserBalanceRefresh_Serialize = {
+	progress: BalanceRefreshProgress_Serialize,
+};
+
+/**  A card as staff may see it: never its number or CVV. */
+export type UserCard = UserCard_Serialize | UserCard_Deserialize;
+
+/**  A card as staff may see it: never its number or CVV. */
+export type UserCard_Deserialize = {
+	cardId: string,
+	brand: string,
+	last4: string,
+	expMonth: number,
+	expYear: number,
+	status: CardState,
+	currency?: Currency | null,
+};
+
+/**  A card as staff may see it: never its number or CVV. */
+export type UserCard_Serialize = {
+	cardId: string,
+	brand: string,
+	last4: string,
+	expMonth: number,
+	expYear: number,
+	status: CardState,
+	currency: Currency | null,
+};
+
+/**  A user the gateway created (or had created for an earlier submit of the same form). */
+export type UserCreated = UserCreated_Serialize | UserCreated_Deserialize;
+
+/**  A user the gateway created (or had created for an earlier submit of the same form). */
+export type UserCreated_Deserialize = {
+	user: DirectoryUser_Deserialize,
+	/**  This submit repeated one the desk had already completed: no second user. */
+	replayed: boolean,
+};
+
+/**  A user the gateway created (or had created for an earlier submit of the same form). */
+export type UserCreated_Serialize = {
+	user: DirectoryUser_Serialize,
+	/**  This submit repeated one the desk had already completed: no second user. */
+	replayed: boolean,
+};
+
+/**  A user's page: profile, balances and cards as the gateway has them now. */
+export type UserDetail = UserDetail_Serialize | UserDetail_Deserialize;
+
+/**  A user's page: profile, balances and cards as the gateway has them now. */
+export type UserDetail_Deserialize = {
+	user: DirectoryUser_Deserialize,
+	/**  Every currency the gateway reported, zero ones included. */
+	balances: CurrencyBalance[],
+	cards: UserCard_Deserialize[],
+	/**  The profile is in test mode: top-ups and added transactions apply. */
+	testMode: boolean,
+};
+
+/**  A user's page: profile, balances and cards as the gateway has them now. */
+export type UserDetail_Serialize = {
+	user: DirectoryUser_Serialize,
+	/**  Every currency the gateway reported, zero ones included. */
+	balances: CurrencyBalance[],
+	cards: UserCard_Serialize[],
+	/**  The profile is in test mode: top-ups and added transactions apply. */
+	testMode: boolean,
+};
+
+/**  Users were added to or removed from the directory: reload the list. */
+export type UserDirectoryChanged = {
+	profileId: string,
+};
+
+/**  How a transactions export is going (pages, rows, rate), and when it ended. */
+export type UserExportProgress = {
+	progress: TransactionExportProgress,
+};
+
+export type UserField = "name" | "email" | "phone" | "country";
+
+/**  One field that will change (or did), old and new value; absent is empty. */
+export type UserFieldChange = UserFieldChange_Serialize | UserFieldChange_Deserialize;
+
+/**  One field that will change (or did), old and new value; absent is empty. */
+export type UserFieldChange_Deserialize = {
+	field: UserField,
+	old?: string | null,
+	new?: string | null,
+};
+
+/**  One field that will change (or did), old and new value; absent is empty. */
+export type UserFieldChange_Serialize = {
+	field: UserField,
+	old: string | null,
+	new: string | null,
+};
+
+/**  Which users to list. Every field is optional; absent means "any". */
+export type UserFilter = UserFilter_Serialize | UserFilter_Deserialize;
+
+/**  Which users to list. Every field is optional; absent means "any". */
+export type UserFilter_Deserialize = {
+	/**
+	 *  Part of the name, email, user id or phone (`090-1234`, `+8190…` and `9012` all
+	 *  find `+819012345678`); case-insensitive.
+	 */
+	search?: string | null,
+	tab?: UserTab | null,
+	kycStatus?: KycState | null,
+	/**  ISO 3166-1 alpha-2. */
+	country?: string | null,
+	/**  Users holding a balance (not zero) in this currency. */
+	currency?: Currency | null,
+};
+
+/**  Which users to list. Every field is optional; absent means "any". */
+export type UserFilter_Serialize = {
+	/**
+	 *  Part of the name, email, user id or phone (`090-1234`, `+8190…` and `9012` all
+	 *  find `+819012345678`); case-insensitive.
+	 */
+	search: string | null,
+	tab: UserTab | null,
+	kycStatus: KycState | null,
+	/**  ISO 3166-1 alpha-2. */
+	country: string | null,
+	/**  Users holding a balance (not zero) in this currency. */
+	currency: Currency | null,
+};
+
+/**  One page of the list. Pass `next` back as `cursor` for the following page. */
+export type UserPage = UserPage_Serialize | UserPage_Deserialize;
+
+/**  One page of the list. Pass `next` back as `cursor` for the following page. */
+export type UserPage_Deserialize = {
+	rows: DirectoryUser_Deserialize[],
+	next?: string | null,
+	/**  How many users match; on the first page only (no cursor). */
+	total?: number | null,
+	/**  The tabs' counts; on the first page only. */
+	tabs?: TabCounts | null,
+};
+
+/**  One page of the list. Pass `next` back as `cursor` for the following page. */
+export type UserPage_Serialize = {
+	rows: DirectoryUser_Serialize[],
+	next: string | null,
+	/**  How many users match; on the first page only (no cursor). */
+	total: number | null,
+	/**  The tabs' counts; on the first page only. */
+	tabs: TabCounts | null,
+};
+
+/**  The fields an edit changes. Absent: unchanged; an empty phone or country clears it. */
+export type UserProfileChanges = UserProfileChanges_Serialize | UserProfileChanges_Deserialize;
+
+/**  The fields an edit changes. Absent: unchanged; an empty phone or country clears it. */
+export type UserProfileChanges_Deserialize = {
+	name?: string | null,
+	email?: string | null,
+	phone?: string | null,
+	country?: string | null,
+};
+
+/**  The fields an edit changes. Absent: unchanged; an empty phone or country clears it. */
+export type UserProfileChanges_Serialize = {
+	name: string | null,
+	email: string | null,
+	phone: string | null,
+	country: string | null,
+};
+
+/**  What saving an edit will change, against the gateway's current profile. */
+export type UserProfilePreview = UserProfilePreview_Serialize | UserProfilePreview_Deserialize;
+
+/**  What saving an edit will change, against the gateway's current profile. */
+export type UserProfilePreview_Deserialize = {
+	/**  The user as the gateway has it now. */
+	user: DirectoryUser_Deserialize,
+	/**  Empty when the edit changes nothing. */
+	changes: UserFieldChange_Deserialize[],
+};
+
+/**  What saving an edit will change, against the gateway's current profile. */
+export type UserProfilePreview_Serialize = {
+	/**  The user as the gateway has it now. */
+	user: DirectoryUser_Serialize,
+	/**  Empty when the edit changes nothing. */
+	changes: UserFieldChange_Serialize[],
+};
+
+/**  An edit saved. */
+export type UserProfileSaved = UserProfileSaved_Serialize | UserProfileSaved_Deserialize;
+
+/**  An edit saved. */
+export type UserProfileSaved_Deserialize = {
+	user: DirectoryUser_Deserialize,
+	/**  What was sent and changed; empty when nothing needed sending. */
+	changes: UserFieldChange_Deserialize[],
+};
+
+/**  An edit saved. */
+export type UserProfileSaved_Serialize = {
+	user: DirectoryUser_Serialize,
+	/**  What was sent and changed; empty when nothing needed sending. */
+	changes: UserFieldChange_Serialize[],
+};
+
+export type UserSort = UserSort_Serialize | UserSort_Deserialize;
+
+/**  How the list is sorted. */
+export type UserSortBy = "created_at" | "name" | 
+/**  The available balance in `UserSort::currency` (JPY when absent). */
+"balance";
+
+export type UserSort_Deserialize = {
+	by: UserSortBy,
+	currency?: Currency | null,
+	/**  Newest, Z to A, largest first. */
+	descending: boolean,
+};
+
+export type UserSort_Serialize = {
+	by: UserSortBy,
+	currency: Currency | null,
+	/**  Newest, Z to A, largest first. */
+	descending: boolean,
+};
+
+/**  The list's status tabs. `All` is the absence of a tab. */
+export type UserTab = 
+/**  KYC not started, in draft, or rejected: staff should follow up. */
+"needs_action" | 
+/**  Submitted, waiting for review. */
+"waiting" | "approved";
+
+/**  One transaction as the Transactions tab shows it. */
+export type UserTransaction = {
+	id: string,
+	kind: TransactionKind,
+	status: SettlementStatus,
+	/**  Always positive, at the currency's scale; `kind` says which way it moved. */
+	amount: string,
+	currency: Currency,
+	description: string,
+	/**  RFC 3339. */
+	createdAt: string,
+};
+
+/**
+ *  Rows of the users directory changed (balances fetched, profile edited, user found
+ *  gone): update them in place.
+ */
+export type UsersChanged = UsersChanged_Serialize | UsersChanged_Deserialize;
+
+/**
+ *  Rows of the users directory changed (balances fetched, profile edited, user found
+ *  gone): update them in place.
+ */
+export type UsersChanged_Deserialize = {
+	profileId: string,
+	users: DirectoryUser_Deserialize[],
+};
+
+/**
+ *  Rows of the users directory changed (balances fetched, profile edited, user found
+ *  gone): update them in place.
+ */
+export type UsersChanged_Serialize = {
+	profileId: string,
+	users: DirectoryUser_Serialize[],
+};
 
 /**  The verification result of one delivery. */
 export type Verification = 

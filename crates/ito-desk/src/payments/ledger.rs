@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use specta::Type;
 
 use crate::error::{Error, Result};
+use crate::exports;
 use crate::overview::Currency;
 
 const DEFAULT_PAGE: u32 = 100;
@@ -689,7 +690,7 @@ pub fn export_csv(
     let b = bind(conn, profile_id, filter)?;
     let io = |e: std::io::Error| Error::Storage(format!("cannot write the export: {e}"));
     out.write_all("\u{feff}".as_bytes()).map_err(io)?;
-    write_record(out, CSV_HEADER.iter().map(|s| (*s).to_owned())).map_err(io)?;
+    exports::write_record(out, CSV_HEADER.iter().map(|s| (*s).to_owned())).map_err(io)?;
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM payments WHERE {} ORDER BY created_at DESC, id DESC",
         b.conditions
@@ -699,7 +700,7 @@ pub fn export_csv(
     while let Some(row) = rows.next()? {
         let p = from_row(row)?;
         let text = |s: Option<String>| s.unwrap_or_default();
-        write_record(
+        exports::write_record(
             out,
             [
                 text(p.payment_id),
@@ -708,9 +709,9 @@ pub fn export_csv(
                 currency_code(p.currency).to_owned(),
                 text(p.charge),
                 text(p.net),
-                inert(p.custom),
-                inert(p.customer_email),
-                inert(text(p.details)),
+                exports::inert(p.custom),
+                exports::inert(p.customer_email),
+                exports::inert(text(p.details)),
                 text(p.transaction),
                 p.created_at,
                 text(p.paid_at),
@@ -725,51 +726,9 @@ pub fn export_csv(
     Ok(n)
 }
 
-/// Text typed by customers must not become a spreadsheet formula when opened.
-fn inert(s: String) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s
-    }
-}
-
-fn write_record(out: &mut impl Write, fields: impl Iterator<Item = String>) -> std::io::Result<()> {
-    for (i, f) in fields.enumerate() {
-        if i > 0 {
-            out.write_all(b",")?;
-        }
-        if f.contains([',', '"', '\n', '\r']) {
-            write!(out, "\"{}\"", f.replace('"', "\"\""))?;
-        } else {
-            out.write_all(f.as_bytes())?;
-        }
-    }
-    out.write_all(b"\r\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_quotes_and_neutralises() {
-        let mut out = Vec::new();
-        write_record(
-            &mut out,
-            [
-                "a,b".to_owned(),
-                "say \"hi\"".to_owned(),
-                inert("=1+1".into()),
-            ]
-            .into_iter(),
-        )
-        .unwrap();
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "\"a,b\",\"say \"\"hi\"\"\",'=1+1\r\n"
-        );
-    }
 
     #[test]
     fn bad_cursors_and_dates_are_field_errors() {

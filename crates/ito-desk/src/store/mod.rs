@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_payments.sql"),
     include_str!("migrations/0003_payments_text_index.sql"),
+    include_str!("migrations/0004_users.sql"),
 ];
 
 /// A cheap handle: one writer connection and one reader connection, each used from
