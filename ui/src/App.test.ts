@@ -8,6 +8,11 @@ const backend = vi.hoisted(() => ({
   recheckKeychain: vi.fn(),
   onProfileSwitched: vi.fn(async () => () => {}),
   onProfilesChanged: vi.fn(async () => () => {}),
+  userDirectoryInfo: vi.fn(),
+  usersPage: vi.fn(),
+  onUsersChanged: vi.fn(async () => () => {}),
+  onUserDirectoryChanged: vi.fn(async () => () => {}),
+  onUserBalanceRefresh: vi.fn(async () => () => {}),
 }));
 vi.mock('./lib/api', () => backend);
 
@@ -50,6 +55,7 @@ const empty: Overview = {
   balances: [],
   paymentsByStatus: [],
   kycWaiting: [],
+  kycWaitingCount: 0,
   recentWebhooks: [],
   volumeByDay: [],
   generatedAt: '2026-11-24T10:00:00Z',
@@ -91,11 +97,27 @@ describe('App', () => {
     expect(location.hash).toBe('#/overview');
   });
 
-  it('shows the empty frame of the screens later issues fill in', async () => {
+  it('opens the Users screen on its own chunk', async () => {
     backend.deskState.mockResolvedValue(desk({ state: 'available', backend: 'Secret Service' }));
+    backend.userDirectoryInfo.mockResolvedValue({ total: 0, countries: [], importedAt: null, testMode: true });
+    backend.usersPage.mockResolvedValue({
+      rows: [],
+      next: null,
+      total: 0,
+      tabs: { all: 0, needsAction: 0, waiting: 0, approved: 0 },
+    });
     location.hash = '#/users';
     render(App);
     expect(await screen.findByText('No users yet')).toBeInTheDocument();
+    expect(screen.getByTestId('users-import')).toBeInTheDocument();
     await waitFor(() => expect(document.title).toBe('Users · ITO Merchant Desk'));
+  });
+
+  it('shows the empty frame of the screens later issues fill in', async () => {
+    backend.deskState.mockResolvedValue(desk({ state: 'available', backend: 'Secret Service' }));
+    location.hash = '#/kyc';
+    render(App);
+    expect(await screen.findByText('No KYC submissions yet')).toBeInTheDocument();
+    await waitFor(() => expect(document.title).toBe('KYC · ITO Merchant Desk'));
   });
 });

@@ -20,12 +20,12 @@ vi.mock('uplot', () => {
   return { default: FakePlot };
 });
 
-import BalanceChart from './BalanceChart.svelte';
+import BalanceChart, { withUsableLanguage } from './BalanceChart.svelte';
 
 const POINTS = [
-  { at: '2026-11-01T00:00:00Z', amount: '0.00' },
-  { at: '2026-11-02T09:30:00Z', amount: '100.10' },
-  { at: '2026-11-03T12:00:00Z', amount: '2500.00' },
+  { at: '2026-11-01T00:00:00Z', available: '0.00' },
+  { at: '2026-11-02T09:30:00Z', available: '100.10' },
+  { at: '2026-11-03T12:00:00Z', available: '2500.00' },
 ];
 
 describe('BalanceChart', () => {
@@ -51,9 +51,9 @@ describe('BalanceChart', () => {
     made.length = 0;
     render(BalanceChart, {
       points: [
-        { at: '2026-11-01T00:00:00Z', amount: '1200' },
-        { at: 'not a time', amount: '5' },
-        { at: '2026-11-02T00:00:00Z', amount: 'abc' },
+        { at: '2026-11-01T00:00:00Z', available: '1200' },
+        { at: 'not a time', available: '5' },
+        { at: '2026-11-02T00:00:00Z', available: 'abc' },
       ],
       currency: 'JPY',
       locale: 'ja',
@@ -70,11 +70,31 @@ describe('BalanceChart', () => {
     made.length = 0;
     const view = render(BalanceChart, { points: POINTS, currency: 'USD', locale: 'en', summary: 'x' });
     await waitFor(() => expect(made).toHaveLength(1));
-    await view.rerender({ points: [{ at: '2026-11-01T00:00:00Z', amount: '5' }], currency: 'JPY', locale: 'en', summary: 'x' });
+    await view.rerender({ points: [{ at: '2026-11-01T00:00:00Z', available: '5' }], currency: 'JPY', locale: 'en', summary: 'x' });
     await waitFor(() => expect(made).toHaveLength(2));
     expect(made[0]!.destroyed).toBe(true);
     expect(made[1]!.data[1]).toEqual([5]);
     view.unmount();
     expect(made[1]!.destroyed).toBe(true);
+  });
+
+  it('loads uPlot even where the system language is the POSIX "C", which Intl refuses', async () => {
+    const system = Object.getOwnPropertyDescriptor(navigator, 'language');
+    Object.defineProperty(navigator, 'language', { value: 'C', configurable: true });
+    try {
+      let seen = '';
+      await withUsableLanguage('ja', async () => {
+        seen = navigator.language;
+        new Intl.NumberFormat(navigator.language);
+      });
+      expect(seen).toBe('ja');
+      expect(navigator.language).not.toBe('ja');
+    } finally {
+      if (system) Object.defineProperty(navigator, 'language', system);
+      else delete (navigator as { language?: string }).language;
+    }
+    let untouched = '';
+    await withUsableLanguage('ja', async () => void (untouched = navigator.language));
+    expect(untouched).toBe(navigator.language);
   });
 });

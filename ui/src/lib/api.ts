@@ -31,6 +31,30 @@ import type {
   TimelineEntry_Serialize,
   WebhookEventFilter_Deserialize,
   WebhookLogEntry_Serialize,
+  BalanceRefreshProgress_Serialize,
+  DirectoryInfo_Serialize,
+  DirectoryUser_Serialize,
+  NewUserInput_Deserialize,
+  Simulated_Serialize,
+  SimulatedTransaction_Deserialize,
+  TransactionFilter_Deserialize,
+  TransactionPage_Serialize,
+  UserCard_Serialize,
+  UserCreated_Serialize,
+  UserDetail_Serialize,
+  UserFieldChange_Serialize,
+  UserFilter_Deserialize,
+  UserPage_Serialize,
+  UserProfileChanges_Deserialize,
+  UserProfilePreview_Serialize,
+  UserProfileSaved_Serialize,
+  UserSort_Deserialize,
+  BalanceHistory,
+  ImportReport,
+  RefreshStarted,
+  TransactionExportProgress,
+  TransactionTotals,
+  TransactionsExport,
 } from './bindings';
 import { ApiError } from './errors';
 
@@ -52,6 +76,23 @@ export type {
   PaymentStatus,
   StatusClass,
   Theme,
+  BalanceHistory,
+  BalancePoint,
+  BalanceSeries,
+  CardState,
+  ImportReport,
+  KycState,
+  RefreshStarted,
+  SettlementStatus,
+  TabCounts,
+  TransactionExportProgress,
+  TransactionKind,
+  TransactionTotals,
+  TransactionsExport,
+  UserField,
+  UserSortBy,
+  UserTab,
+  UserTransaction,
 } from './bindings';
 export type CommandError = CommandError_Serialize;
 export type DeskState = DeskState_Serialize;
@@ -76,6 +117,24 @@ export type PaymentLinkInput = PaymentLinkInput_Deserialize;
 export type TimelineEntry = TimelineEntry_Serialize;
 export type WebhookEventFilter = WebhookEventFilter_Deserialize;
 export type WebhookLogEntry = WebhookLogEntry_Serialize;
+export type BalanceRefreshProgress = BalanceRefreshProgress_Serialize;
+export type DirectoryInfo = DirectoryInfo_Serialize;
+export type DirectoryUser = DirectoryUser_Serialize;
+export type NewUserInput = NewUserInput_Deserialize;
+export type Simulated = Simulated_Serialize;
+export type SimulatedTransaction = SimulatedTransaction_Deserialize;
+export type TransactionFilter = TransactionFilter_Deserialize;
+export type TransactionPage = TransactionPage_Serialize;
+export type UserCard = UserCard_Serialize;
+export type UserCreated = UserCreated_Serialize;
+export type UserDetail = UserDetail_Serialize;
+export type UserFieldChange = UserFieldChange_Serialize;
+export type UserFilter = UserFilter_Deserialize;
+export type UserPage = UserPage_Serialize;
+export type UserProfileChanges = UserProfileChanges_Deserialize;
+export type UserProfilePreview = UserProfilePreview_Serialize;
+export type UserProfileSaved = UserProfileSaved_Serialize;
+export type UserSort = UserSort_Deserialize;
 
 type Outcome<T> = { status: 'ok'; data: T } | { status: 'error'; error: CommandError };
 
@@ -127,6 +186,58 @@ export const webhookListener = (): Promise<ListenerStatus> => unwrap(commands.we
 export const saveWebhookListener = (settings: ListenerSettings): Promise<ListenerStatus> =>
   unwrap(commands.setWebhookListener(settings));
 
+// Users (issue 11).
+/** What the directory holds, the countries its filter offers, and whether the profile is in test mode. */
+export const userDirectoryInfo = (): Promise<DirectoryInfo> => unwrap(commands.userDirectoryInfo());
+/** One page of the local directory; the first (no cursor) brings the total and the tabs' counts. */
+export const usersPage = (
+  filter: UserFilter,
+  sort: UserSort,
+  cursor: string | null,
+  limit: number | null,
+): Promise<UserPage> => unwrap(commands.usersPage(filter, sort, cursor, limit));
+/** Test mode only: the sandbox's users of this merchant into the directory. */
+export const importUsersFromSandbox = (): Promise<ImportReport> => unwrap(commands.importUsersFromSandbox());
+/** An existing user, after the gateway confirms it is this merchant's (`not_found` otherwise). */
+export const addUserById = (userId: string): Promise<DirectoryUser> => unwrap(commands.addUserById(userId));
+/** From the directory only; nothing changes at the gateway. */
+export const removeUserFromDirectory = (userId: string): Promise<null> =>
+  unwrap(commands.removeUserFromDirectory(userId));
+/** Submitting the same email again never creates a second user. */
+export const createUser = (input: NewUserInput): Promise<UserCreated> => unwrap(commands.createUser(input));
+/** What saving would change, against the gateway's current profile. */
+export const previewUserProfile = (userId: string, changes: UserProfileChanges): Promise<UserProfilePreview> =>
+  unwrap(commands.previewUserProfile(userId, changes));
+/** Sends only the fields that differ (`PATCH …/profile`). */
+export const updateUserProfile = (userId: string, changes: UserProfileChanges): Promise<UserProfileSaved> =>
+  unwrap(commands.updateUserProfile(userId, changes));
+/** Profile, balances and cards read afresh; `user_gone` when the gateway answers 404. */
+export const userDetail = (userId: string): Promise<UserDetail> => unwrap(commands.userDetail(userId));
+export const userBalanceHistory = (userId: string): Promise<BalanceHistory> =>
+  unwrap(commands.userBalanceHistory(userId));
+/** One page through the gateway's cursor; `loaded` is the totals so far, which the answer's include. */
+export const userTransactions = (
+  userId: string,
+  filter: TransactionFilter,
+  cursor: string | null,
+  limit: number | null,
+  loaded: TransactionTotals[],
+): Promise<TransactionPage> => unwrap(commands.userTransactions(userId, filter, cursor, limit, loaded));
+/** Every page of the filter as CSV; progress comes as events under `exportId`. */
+export const exportUserTransactionsCsv = (
+  exportId: string,
+  userId: string,
+  filter: TransactionFilter,
+  path: string | null,
+): Promise<TransactionsExport> => unwrap(commands.exportUserTransactionsCsv(exportId, userId, filter, path));
+export const cancelUserExport = (exportId: string): Promise<boolean> => unwrap(commands.cancelUserExport(exportId));
+/** In the background: of these users, or of all (null). */
+export const refreshUserBalances = (userIds: string[] | null): Promise<RefreshStarted> =>
+  unwrap(commands.refreshUserBalances(userIds));
+/** Test mode only: a top-up, spending, refund or fee through the sandbox's control API. */
+export const simulateUserTransaction = (userId: string, input: SimulatedTransaction): Promise<Simulated> =>
+  unwrap(commands.simulateUserTransaction(userId, input));
+
 export type Unlisten = () => void;
 
 /** The active profile (or its mode) changed: every screen re-fetches. */
@@ -152,3 +263,19 @@ export const onWebhookReceived = (handler: (entry: WebhookLogEntry) => void): Pr
 /** The listener started, stopped or failed to start. */
 export const onWebhookListenerChanged = (handler: (status: ListenerStatus) => void): Promise<Unlisten> =>
   events.webhookListenerChanged.listen((event) => handler(event.payload.status));
+
+/** Rows of the directory changed (balances fetched, profile edited, found gone): update them in place. */
+export const onUsersChanged = (handler: (profileId: string, users: DirectoryUser[]) => void): Promise<Unlisten> =>
+  events.usersChanged.listen((event) => handler(event.payload.profileId, event.payload.users));
+
+/** Users were added to or removed from the directory: reload the list. */
+export const onUserDirectoryChanged = (handler: (profileId: string) => void): Promise<Unlisten> =>
+  events.userDirectoryChanged.listen((event) => handler(event.payload.profileId));
+
+/** How a background balance refresh is going, and when it ended. */
+export const onUserBalanceRefresh = (handler: (progress: BalanceRefreshProgress) => void): Promise<Unlisten> =>
+  events.userBalanceRefresh.listen((event) => handler(event.payload.progress));
+
+/** How a transactions export is going (pages, rows, rate). */
+export const onUserExportProgress = (handler: (progress: TransactionExportProgress) => void): Promise<Unlisten> =>
+  events.userExportProgress.listen((event) => handler(event.payload.progress));

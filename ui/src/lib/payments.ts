@@ -119,7 +119,7 @@ export function httpUrl(value: string): boolean {
   }
 }
 
-function amountProblem(text: string, currency: Currency): FieldProblem | undefined {
+export function amountProblem(text: string, currency: Currency): FieldProblem | undefined {
   const amount = text.trim();
   if (!amount) return { key: 'validation.required' };
   const parsed = parseDecimal(amount);
@@ -188,7 +188,7 @@ export interface PaymentFilters {
 export const NO_FILTERS: PaymentFilters = { search: '', status: '', currency: '', from: '', to: '' };
 
 /** Local midnight of a `YYYY-MM-DD` day, `days` later, as RFC 3339 (UTC). */
-function localMidnight(day: string, days = 0): string | null {
+export function localMidnight(day: string, days = 0): string | null {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
   if (!match) return null;
   const date = new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]) + days);

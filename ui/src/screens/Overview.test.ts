@@ -29,6 +29,7 @@ function figures(profileId: string, jpy: string): OverviewData {
       { status: 'pending', count: 1 },
     ],
     kycWaiting: [{ userId: 'u1', name: 'Hanako', email: 'hanako@example.jp' }],
+    kycWaitingCount: 7,
     recentWebhooks: [],
     volumeByDay: [{ day: '2026-11-24', currency: 'JPY', amount: jpy, count: 4 }],
     generatedAt: '2026-11-24T10:00:00Z',
@@ -52,6 +53,20 @@ describe('Overview', () => {
     expect(screen.getByTestId('overview-kyc-pending')).toHaveTextContent('Hanako');
     expect(screen.getByTestId('overview-chart').querySelector('rect')).not.toBeNull();
     expect(screen.getByTestId('overview-webhooks')).toHaveTextContent('No webhook event received yet.');
+  });
+
+  it('links its user figures and the KYC waiting list to the users', async () => {
+    backend.overview.mockResolvedValue(figures('p1', '1200'));
+    render(Overview);
+    const users = await screen.findByTestId('overview-users-link');
+    expect(users).toHaveTextContent('across 3 users');
+    expect(users).toHaveAttribute('href', '#/users');
+    const hanako = screen.getByTestId('overview-kyc-user');
+    expect(hanako).toHaveAttribute('href', '#/users/u1/kyc');
+    expect(hanako).toHaveAttribute('data-user-id', 'u1');
+    expect(screen.getByTestId('overview-kyc-all')).toHaveAttribute('href', '#/users/status/waiting');
+    // The count is of every user waiting, not only of the newest few listed.
+    expect(screen.getByTestId('overview-kyc-pending')).toHaveTextContent('7 waiting');
   });
 
   it('re-fetches when the backend announces a profile switch', async () => {
