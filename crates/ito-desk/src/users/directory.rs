@@ -336,9 +336,11 @@ fn with_statuses(mut b: Bound, filter: &UserFilter) -> Bound {
         .map(|s| format!("'{}'", s.as_str()))
         .collect::<Vec<_>>()
         .join(",");
-    b.and_literal(&format!("kyc_status IN ({list})"));
     if list.is_empty() {
+        // A tab and a status that exclude each other.
         b.and_literal("0");
+    } else {
+        b.and_literal(&format!("kyc_status IN ({list})"));
     }
     b
 }
@@ -782,24 +784,33 @@ pub fn record_import(tx: &Transaction<'_>, profile_id: &str, users: u32, now: i6
     Ok(())
 }
 
-/// Users whose balances to refresh: `only` when given, else all, those never
-/// fetched or fetched longest ago first.
+/// Users whose balances to refresh: those of `only` the directory holds, or else
+/// all, those never fetched or fetched longest ago first. Users found gone are left out.
 pub fn refresh_order(
     conn: &Connection,
     profile_id: &str,
     only: Option<&[String]>,
 ) -> Result<Vec<String>> {
+    if let Some(only) = only {
+        let mut known = conn.prepare_cached(
+            "SELECT 1 FROM users WHERE profile_id = ?1 AND user_id = ?2 AND gone_at IS NULL",
+        )?;
+        let mut ids = Vec::with_capacity(only.len());
+        for id in only {
+            if known.exists(params![profile_id, id])? && !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
+        return Ok(ids);
+    }
     let mut stmt = conn.prepare_cached(
         "SELECT user_id FROM users WHERE profile_id = ?1 AND gone_at IS NULL
          ORDER BY balances_fetched_at IS NOT NULL, balances_fetched_at, id",
     )?;
-    let all: Vec<String> = stmt
+    let all = stmt
         .query_map([profile_id], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    Ok(match only {
-        Some(only) => all.into_iter().filter(|id| only.contains(id)).collect(),
-        None => all,
-    })
+    Ok(all)
 }
 
 /// How many users the directory holds, and how many of them wait for KYC review.

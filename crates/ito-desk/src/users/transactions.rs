@@ -134,7 +134,9 @@ pub struct TransactionTotals {
     pub net: String,
 }
 
-/// One page of a user's transactions, newest first.
+/// One page of a user's transactions, newest first. With a date range it may hold
+/// fewer than asked (the gateway's pages cover whole UTC days; rows outside the
+/// range are dropped here) while `next_cursor` says more follow.
 #[derive(Clone, Debug, Serialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionPage {
