@@ -32,5 +32,6 @@ pub use pages::{Cursor, Page};
 pub use payments::{NewPayment, PaymentCreated, PaymentStatus, Validity, is_valid_email};
 pub use sandbox::SandboxApi;
 pub use secret::Secret;
+pub use transport::MAX_ANSWER_BYTES;
 pub use user::UserApi;
 pub use webhook::WebhookEvent;

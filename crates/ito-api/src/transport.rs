@@ -61,8 +61,45 @@ pub(crate) struct Answer {
 
 impl Answer {
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        serde_json::from_slice(&self.body).map_err(|e| Error::Decode(format!("{}: {e}", self.path)))
+        serde_json::from_slice(&self.body).map_err(|e| {
+            // A proxy's or a maintenance page's HTML says more by its type than by
+            // where the JSON parser gave up.
+            match header_str(&self.headers, "content-type").filter(|t| !t.contains("json")) {
+                Some(other) => {
+                    Error::Decode(format!("{}: the answer is {other}, not JSON", self.path))
+                }
+                None => Error::Decode(format!("{}: {e}", self.path)),
+            }
+        })
     }
+}
+
+/// The largest answer read. The gateway's largest is a page of 100 rows, well under
+/// 1 MiB; a bigger one is a broken or hostile server, and reading it whole would hold
+/// its size in memory.
+pub const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+
+fn too_large(path: &str) -> Error {
+    Error::Decode(format!(
+        "{path}: the answer is larger than {MAX_ANSWER_BYTES} bytes, more than any the gateway sends"
+    ))
+}
+
+/// Reads a body up to [`MAX_ANSWER_BYTES`], refusing a longer one without reading it
+/// when its length is announced, and as soon as it goes past the limit otherwise.
+async fn read_limited(res: &mut reqwest::Response, path: &str) -> Result<Vec<u8>> {
+    let announced = res.content_length().unwrap_or(0);
+    if announced > MAX_ANSWER_BYTES as u64 {
+        return Err(too_large(path));
+    }
+    let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
+    while let Some(chunk) = res.chunk().await.map_err(|e| error_from_reqwest(&e))? {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(too_large(path));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 impl<'a> Call<'a> {
@@ -328,14 +365,13 @@ impl Client {
         let started_at = Utc::now();
         let started = Instant::now();
         let mut unsent = false;
+        let path = call.url.path();
         let outcome = match req.send().await {
-            Ok(res) => {
+            Ok(mut res) => {
                 let status = res.status();
                 let headers = res.headers().clone();
-                match res.bytes().await {
-                    Ok(bytes) => Ok((status, headers, bytes.to_vec())),
-                    Err(e) => Err(error_from_reqwest(&e)),
-                }
+                let body = read_limited(&mut res, path).await;
+                Ok((status, headers, body))
             }
             Err(e) => {
                 unsent = e.is_connect();
@@ -349,14 +385,14 @@ impl Client {
                     .unwrap_or(&request_id)
                     .to_owned();
                 let replayed = header_str(&headers, "idempotent-replayed") == Some("true");
-                let result = if status.is_success() {
-                    Ok(Answer {
+                let result = match body {
+                    Ok(body) if status.is_success() => Ok(Answer {
                         headers,
                         body,
-                        path: call.url.path().to_owned(),
-                    })
-                } else {
-                    Err(error_from_answer(status, &headers, &body, &answer_id))
+                        path: path.to_owned(),
+                    }),
+                    Ok(body) => Err(error_from_answer(status, &headers, &body, &answer_id)),
+                    Err(e) => Err(e),
                 };
                 (Some(status.as_u16()), answer_id, replayed, result)
             }
@@ -366,7 +402,7 @@ impl Client {
             observer.observe(&RequestRecord {
                 started_at,
                 method: call.method.to_string(),
-                path: call.url.path().to_owned(),
+                path: path.to_owned(),
                 status,
                 latency,
                 request_id: answer_id,

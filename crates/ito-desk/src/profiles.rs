@@ -19,6 +19,8 @@ pub const EMBEDDED: &str = "embedded";
 pub const MAX_NAME_CHARS: usize = 80;
 const MAX_SECRET_CHARS: usize = 512;
 const MAX_ID_CHARS: usize = 200;
+/// Far beyond any gateway's address; longer text is a paste gone wrong.
+const MAX_URL_CHARS: usize = 2048;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(rename_all = "snake_case")]
@@ -240,6 +242,12 @@ pub fn check(input: &ProfileInput, existing: Option<&StoredProfile>) -> Result<C
     } else {
         let base_url = input.base_url.trim().trim_end_matches('/').to_owned();
         match url::Url::parse(&base_url) {
+            _ if base_url.chars().count() > MAX_URL_CHARS => {
+                refuse(
+                    "baseUrl",
+                    &format!("The base URL may not be longer than {MAX_URL_CHARS} characters."),
+                );
+            }
             Ok(u) if !matches!(u.scheme(), "http" | "https") || u.host().is_none() => {
                 refuse(
                     "baseUrl",
@@ -254,6 +262,14 @@ pub fn check(input: &ProfileInput, existing: Option<&StoredProfile>) -> Result<C
             }
             Ok(u) if u.query().is_some() || u.fragment().is_some() => {
                 refuse("baseUrl", "The base URL cannot have a query or a fragment.");
+            }
+            // The base URL is stored in the database in clear: a password in it would be
+            // a secret on disk.
+            Ok(u) if !u.username().is_empty() || u.password().is_some() => {
+                refuse(
+                    "baseUrl",
+                    "The base URL cannot contain a user name or password; the keys have their own fields.",
+                );
             }
             Ok(_) => {}
             Err(_) => refuse("baseUrl", "This is not a valid URL."),
