@@ -1127,10 +1127,18 @@ export type TransactionFilter_Serialize = {
 
 export type TransactionKind = "top_up" | "card_spend" | "refund" | "fee";
 
-/**  One page of a user's transactions, newest first. */
+/**
+ *  One page of a user's transactions, newest first. With a date range it may hold
+ *  fewer than asked (the gateway's pages cover whole UTC days; rows outside the
+ *  range are dropped here) while `next_cursor` says more follow.
+ */
 export type TransactionPage = TransactionPage_Serialize | TransactionPage_Deserialize;
 
-/**  One page of a user's transactions, newest first. */
+/**
+ *  One page of a user's transactions, newest first. With a date range it may hold
+ *  fewer than asked (the gateway's pages cover whole UTC days; rows outside the
+ *  range are dropped here) while `next_cursor` says more follow.
+ */
 export type TransactionPage_Deserialize = {
 	items: UserTransaction[],
 	/**  Pass back as `cursor` for the next page; absent on the last. */
@@ -1142,7 +1150,11 @@ export type TransactionPage_Deserialize = {
 	loadedTotals: TransactionTotals[],
 };
 
-/**  One page of a user's transactions, newest first. */
+/**
+ *  One page of a user's transactions, newest first. With a date range it may hold
+ *  fewer than asked (the gateway's pages cover whole UTC days; rows outside the
+ *  range are dropped here) while `next_cursor` says more follow.
+ */
 export type TransactionPage_Serialize = {
 	items: UserTransaction[],
 	/**  Pass back as `cursor` for the next page; absent on the last. */
