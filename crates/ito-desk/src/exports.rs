@@ -1,8 +1,11 @@
 //! Files the app writes for the user (exports): written whole or not at all, and a
-//! file of the same name in a folder is never replaced.
+//! file of the same name in a folder is never replaced. An export the app never
+//! finished (killed, power cut) leaves only a hidden temporary file, which a later
+//! export to that folder removes once it is an hour old.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use tempfile::NamedTempFile;
 
@@ -20,6 +23,11 @@ pub enum ExportTarget {
 
 /// How far the numbered names go before giving up on a crowded folder.
 const MAX_SUFFIX: u32 = 1000;
+/// The temporary files' prefix: hidden, and found again by [`sweep`].
+const TEMP_PREFIX: &str = ".export-";
+/// A temporary file this old is left from an export the app did not finish (it was
+/// killed or lost power): exports take seconds, so no running one is that old.
+const STALE_TEMP: Duration = Duration::from_secs(3600);
 
 /// Writes what `fill` produces to `target` through a temporary file beside it, synced
 /// before it takes its final name, so a failure midway leaves no half-written export.
@@ -39,7 +47,8 @@ pub fn write<T>(
             dir.clone()
         }
     };
-    let temp = NamedTempFile::with_prefix_in(".export-", &dir)
+    sweep(&dir);
+    let temp = NamedTempFile::with_prefix_in(TEMP_PREFIX, &dir)
         .map_err(|e| file_error("write in", &dir, &e))?;
     let value = {
         let mut out = BufWriter::new(temp.as_file());
@@ -84,6 +93,25 @@ fn persist_new(mut temp: NamedTempFile, dir: &Path, name: &str) -> Result<PathBu
         "{} already holds {MAX_SUFFIX} files named like {name}; choose another folder",
         dir.display()
     )))
+}
+
+/// Removes the temporary files of exports that never finished from `dir` (a kill
+/// leaves them in the user's Downloads). Best effort: what cannot be read or removed
+/// stays for the next export to try.
+fn sweep(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let stale = entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > STALE_TEMP));
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn file_error(what: &str, path: &Path, e: &std::io::Error) -> Error {
@@ -149,6 +177,33 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "\"a,b\",\"say \"\"hi\"\"\",'=1+1\r\n"
         );
+    }
+
+    #[test]
+    fn temporary_files_of_unfinished_exports_are_swept_once_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join(".export-killed");
+        let fresh = dir.path().join(".export-running");
+        let mine = dir.path().join(".exported-by-the-user");
+        for path in [&old, &fresh, &mine] {
+            std::fs::write(path, "half").unwrap();
+        }
+        let long_ago = std::time::SystemTime::now() - 2 * STALE_TEMP;
+        for path in [&old, &mine] {
+            std::fs::File::options()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .set_modified(long_ago)
+                .unwrap();
+        }
+        let target = ExportTarget::Folder {
+            dir: dir.path().to_owned(),
+            name: "payments.csv".into(),
+        };
+        write(&target, put("whole")).unwrap();
+        assert!(!old.exists(), "a stale temporary file stays");
+        assert!(fresh.exists() && mine.exists());
     }
 
     #[test]

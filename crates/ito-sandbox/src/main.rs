@@ -45,6 +45,10 @@ enum Command {
         /// Attempts per webhook delivery before giving up.
         #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=100))]
         webhook_max_attempts: u32,
+        /// How long one webhook attempt may take, in milliseconds; a delivery that was
+        /// being attempted when the sandbox stopped is retried after twice this.
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+        webhook_timeout_ms: u64,
         /// Seconds a pending payment stays payable.
         #[arg(long, default_value_t = 86_400)]
         payment_ttl_secs: u64,
@@ -142,6 +146,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             public_url,
             webhook_retry_base_ms,
             webhook_max_attempts,
+            webhook_timeout_ms,
             payment_ttl_secs,
             kyc_auto_review_ms,
             faults,
@@ -150,6 +155,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             config.public_url = public_url.map(|u| u.to_string());
             config.webhook_retry_base = Duration::from_millis(webhook_retry_base_ms.max(1));
             config.webhook_max_attempts = webhook_max_attempts;
+            config.webhook_timeout = Duration::from_millis(webhook_timeout_ms);
             config.payment_ttl = Duration::from_secs(payment_ttl_secs);
             config.kyc_auto_review = kyc_auto_review_ms.map(Duration::from_millis);
             config.faults = faults;

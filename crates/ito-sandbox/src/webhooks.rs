@@ -18,8 +18,6 @@ use crate::payments::Payment;
 use crate::server::AppState;
 use crate::{ids, merchants, signing};
 
-/// How long a picked delivery is reserved before another pass may retry it.
-const LEASE_MS: i64 = 60_000;
 /// Deliveries attempted concurrently per pass.
 const BATCH: usize = 16;
 /// Longest sleep between passes when nothing is due; also the expiry sweep period.
@@ -143,6 +141,10 @@ pub async fn run_worker(state: AppState, mut stop: watch::Receiver<bool>) {
 /// Expires due payments, attempts due deliveries, and says how long to sleep.
 async fn pass(state: &AppState) -> Result<Duration> {
     let now = ids::now_ms();
+    // A picked delivery is reserved for twice an attempt's longest time, so that a crash
+    // mid-attempt delays its retry by no more than that.
+    let lease_ms =
+        i64::try_from(state.config.webhook_timeout.as_millis() * 2).unwrap_or(i64::MAX / 2);
     let due = state
         .db
         .write(move |tx| {
@@ -166,7 +168,7 @@ async fn pass(state: &AppState) -> Result<Duration> {
             for (id, payment_id, url, body, attempts, merchant_id) in picked {
                 tx.execute(
                     "UPDATE webhook_deliveries SET next_attempt_at = ?2 WHERE id = ?1",
-                    params![id, now + LEASE_MS],
+                    params![id, now + lease_ms],
                 )?;
                 let secret_key = merchants::by_id(tx, &merchant_id)?
                     .map(|m| m.secret_key)

@@ -195,7 +195,7 @@ fn insert(
     let attempt = header(&d.headers, "x-webhook-attempt").and_then(|a| a.parse::<u32>().ok());
     let (verification, reason, event) = match verified {
         Ok(event) => {
-            let seen = match &delivery_id {
+            let seen_delivery = match &delivery_id {
                 Some(id) => tx
                     .prepare_cached(
                         "SELECT 1 FROM webhook_events WHERE profile_id = ?1 AND delivery_id = ?2
@@ -206,10 +206,16 @@ fn insert(
                     .is_some(),
                 None => false,
             };
-            if seen {
+            if seen_delivery {
                 (
                     Verification::Duplicate,
                     Some("this delivery was already received and applied".to_owned()),
+                    Some(event),
+                )
+            } else if applied_before(tx, &d.profile_id, &event)? {
+                (
+                    Verification::Duplicate,
+                    Some("this payment's notification was already received and applied".to_owned()),
                     Some(event),
                 )
             } else {
@@ -270,6 +276,31 @@ fn insert(
         entry: get(tx, id)?,
         payment,
     })
+}
+
+/// Whether a verified delivery already applied this payment's notification (same
+/// payment, same transaction). The gateway's documented headers carry no delivery id
+/// (`X-Webhook-Delivery` is the sandbox's), so a redelivery of the same event is known
+/// by what it says.
+fn applied_before(tx: &Connection, profile_id: &str, event: &WebhookEvent) -> Result<bool> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT 1 FROM webhook_events e JOIN payments p
+               ON p.profile_id = e.profile_id AND p.payment_id = e.payment_id
+             WHERE e.profile_id = ?1 AND e.payment_id = ?2 AND e.verification = 'verified'
+               AND p.transaction_id = ?3
+             LIMIT 1",
+        )?
+        .query_row(
+            params![
+                profile_id,
+                event.payment_id.as_str(),
+                event.transaction.as_str()
+            ],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
 }
 
 const COLUMNS: &str = "id, profile_id, received_at, remote_addr, headers, body, verification, \
