@@ -51,12 +51,29 @@ if [ -f ui/package-lock.json ]; then
   fi
 fi
 
-if [ "$want_test_tools" = 1 ] && [ ! -x .tools/bin/tauri-driver ]; then
-  cargo install tauri-driver --version '^2' --locked --root .tools --quiet
-fi
+# Rust tools, at pinned versions, built once per machine into a cache outside the
+# checkout (a clean clone then links them instead of compiling them for minutes each),
+# with a light release profile: they are test and build helpers, not shipped.
+tools_cache="${ITO_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ito-merchant-desk/tools}"
+install_tool() {
+  local name=$1 version=$2
+  shift 2
+  local root="$tools_cache/$name-$version"
+  if [ ! -x "$root/bin/$name" ]; then
+    echo "setup: building $name $version (once per machine, into $tools_cache)"
+    rm -rf "$root.partial"
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false \
+      CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_DEBUG=false \
+      cargo install "$name" --version "=$version" --locked --root "$root.partial" --quiet "$@"
+    rm -rf "$root"
+    mv "$root.partial" "$root"
+  fi
+  mkdir -p .tools/bin
+  ln -sf "$root/bin/$name" ".tools/bin/$name"
+}
+
+[ "$want_test_tools" = 1 ] && install_tool tauri-driver 2.1.0
 
 # cargo-about lists the Rust crates' licences for the app's About panel (the UI build runs
 # it) and the sandbox's packages.
-if [ ! -x .tools/bin/cargo-about ]; then
-  cargo install cargo-about --version '^0.9' --features cli --locked --root .tools --quiet
-fi
+install_tool cargo-about 0.9.3 --features cli
