@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_payments.sql"),
     include_str!("migrations/0003_payments_text_index.sql"),
     include_str!("migrations/0004_users.sql"),
+    include_str!("migrations/0005_users_counts.sql"),
 ];
 
 /// A cheap handle: one writer connection and one reader connection, each used from

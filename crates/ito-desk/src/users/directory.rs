@@ -178,6 +178,8 @@ pub struct UserPage {
 struct Bound {
     conditions: String,
     values: Vec<Value>,
+    /// Some condition besides the profile's: the tabs must be counted from the rows.
+    narrowed: bool,
 }
 
 impl Bound {
@@ -185,10 +187,12 @@ impl Bound {
         Self {
             conditions: "profile_id = ?1".to_owned(),
             values: vec![Value::Text(profile_id.to_owned())],
+            narrowed: false,
         }
     }
 
     fn and(&mut self, condition: &str, value: Value) {
+        self.narrowed = true;
         self.values.push(value);
         let n = self.values.len();
         self.conditions.push_str(&format!(
@@ -198,6 +202,7 @@ impl Bound {
     }
 
     fn and_literal(&mut self, condition: &str) {
+        self.narrowed = true;
         self.conditions.push_str(" AND ");
         self.conditions.push_str(condition);
     }
@@ -267,11 +272,50 @@ pub fn search_text(user_id: &str, name: &str, email: &str, phone: Option<&str>) 
     text
 }
 
+/// Users per KYC status, in no particular order.
+type StatusCounts = Vec<(KycState, i64)>;
+
 /// The ids of the users matching `term`, if there are at most [`DENSE_MATCHES`];
-/// `None` when the term is more common than that.
-fn sparse_matches(conn: &Connection, profile_id: &str, term: &str) -> Result<Option<Vec<i64>>> {
+/// `None` when the term is more common than that. With `count`, a term too short for
+/// the trigram index is matched by one scan that also counts the matches per status
+/// under `base`'s conditions (the tabs' counts, which would otherwise scan again).
+fn sparse_matches(
+    conn: &Connection,
+    profile_id: &str,
+    base: &Bound,
+    term: &str,
+    count: bool,
+) -> Result<(Option<Vec<i64>>, Option<StatusCounts>)> {
     let limit = i64::try_from(DENSE_MATCHES + 1).unwrap_or(i64::MAX);
-    let ids: Vec<i64> = if term.chars().count() >= MIN_TRIGRAM_CHARS {
+    let short = term.chars().count() < MIN_TRIGRAM_CHARS;
+    if short && count {
+        let mut values = base.values.clone();
+        values.push(Value::Text(term.to_owned()));
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT id, kyc_status FROM users INDEXED BY users_text
+             WHERE {} AND instr(search_text, ?{}) > 0",
+            base.conditions,
+            values.len()
+        ))?;
+        let mut rows = stmt.query(params_from_iter(values.iter()))?;
+        let mut ids = Vec::new();
+        let mut counts = [0i64; KycState::ALL.len()];
+        while let Some(r) = rows.next()? {
+            if ids.len() <= DENSE_MATCHES {
+                ids.push(r.get::<_, i64>(0)?);
+            }
+            if let rusqlite::types::ValueRef::Text(status) = r.get_ref(1)?
+                && let Some(i) = KycState::ALL
+                    .iter()
+                    .position(|k| k.as_str().as_bytes() == status)
+            {
+                counts[i] += 1;
+            }
+        }
+        let counts = KycState::ALL.into_iter().zip(counts).collect();
+        return Ok(((ids.len() <= DENSE_MATCHES).then_some(ids), Some(counts)));
+    }
+    let ids: Vec<i64> = if !short {
         // One quoted phrase: whatever was typed is matched as text, never as FTS syntax.
         let phrase = format!("\"{}\"", term.replace('"', "\"\""));
         conn.prepare_cached(
@@ -288,11 +332,17 @@ fn sparse_matches(conn: &Connection, profile_id: &str, term: &str) -> Result<Opt
         .query_map(params![profile_id, term, limit], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?
     };
-    Ok((ids.len() <= DENSE_MATCHES).then_some(ids))
+    Ok(((ids.len() <= DENSE_MATCHES).then_some(ids), None))
 }
 
-/// The conditions of `filter` but its KYC status and tab (the tabs' counts use them).
-fn bind_common(conn: &Connection, profile_id: &str, filter: &UserFilter) -> Result<Bound> {
+/// The conditions of `filter` but its KYC status and tab (the tabs' counts use them),
+/// and those counts when matching the search already counted them (`count`).
+fn bind_common(
+    conn: &Connection,
+    profile_id: &str,
+    filter: &UserFilter,
+    count: bool,
+) -> Result<(Bound, Option<StatusCounts>)> {
     let mut b = Bound::new(profile_id);
     if let Some(country) = filter
         .country
@@ -305,18 +355,28 @@ fn bind_common(conn: &Connection, profile_id: &str, filter: &UserFilter) -> Resu
     if let Some(c) = filter.currency {
         b.and("held & ? <> 0", Value::Integer(held_bit(c)));
     }
+    let mut counted = None;
     if let Some(term) = filter.search.as_deref().and_then(search_term) {
-        match sparse_matches(conn, profile_id, &term)? {
+        let (matches, counts) = sparse_matches(conn, profile_id, &b, &term, count)?;
+        counted = counts;
+        match matches {
             // Row ids are integers from the database: safe to write inline.
             Some(ids) if ids.is_empty() => b.and_literal("0"),
-            Some(ids) => b.and_literal(&format!(
-                "id IN ({})",
-                ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-            )),
+            Some(ids) => {
+                // The `+` keeps SQLite from walking a profile index (users_newest for the
+                // page, users_kyc for the counts) and testing each row against the list:
+                // it looks the listed rows up instead (at 100 000 users, 417 matches
+                // took 6 ms for the page and 19 ms for the counts; now 0.3 ms each).
+                b.conditions.insert(0, '+');
+                b.and_literal(&format!(
+                    "id IN ({})",
+                    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+                ));
+            }
             None => b.and("instr(search_text, ?) > 0", Value::Text(term)),
         }
     }
-    Ok(b)
+    Ok((b, counted))
 }
 
 fn statuses(filter: &UserFilter) -> Vec<KycState> {
@@ -409,7 +469,7 @@ pub fn page(
     let (key, numeric) = sort_key(sort);
     let after = parse_cursor(cursor, numeric)?;
     let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-    let common = bind_common(conn, profile_id, filter)?;
+    let (common, counted) = bind_common(conn, profile_id, filter, cursor.is_none())?;
     let mut b = with_statuses(common.clone(), filter);
     let descending = sort.descending;
     let (cmp, dir) = if descending {
@@ -451,7 +511,7 @@ pub fn page(
     let mut rows: Vec<Listed> = listed.into_iter().map(|(l, _)| l).collect();
     attach_balances(conn, &mut rows)?;
     let (total, tabs) = if cursor.is_none() {
-        let tabs = tab_counts(conn, &common, filter)?;
+        let tabs = tab_counts(conn, &common, filter, counted)?;
         (Some(tabs.1), Some(tabs.0))
     } else {
         (None, None)
@@ -465,22 +525,38 @@ pub fn page(
 }
 
 /// The counts of every tab, and of the rows the filter's own tab and status select.
-fn tab_counts(conn: &Connection, common: &Bound, filter: &UserFilter) -> Result<(TabCounts, u32)> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT kyc_status, COUNT(*) FROM users WHERE {} GROUP BY kyc_status",
-        common.conditions
-    ))?;
-    let counts: Vec<(String, i64)> = stmt
-        .query_map(params_from_iter(common.values.iter()), |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+/// `counted` are those counts when the search's scan already took them.
+fn tab_counts(
+    conn: &Connection,
+    common: &Bound,
+    filter: &UserFilter,
+    counted: Option<StatusCounts>,
+) -> Result<(TabCounts, u32)> {
+    let counts = match counted {
+        Some(counts) => counts,
+        None => {
+            // Unfiltered, the counts kept by triggers (user_counts) stand for a count of
+            // every row of the profile.
+            let sql = if common.narrowed {
+                format!(
+                    "SELECT kyc_status, COUNT(*) FROM users WHERE {} GROUP BY kyc_status",
+                    common.conditions
+                )
+            } else {
+                "SELECT kyc_status, n FROM user_counts WHERE profile_id = ?1".to_owned()
+            };
+            let mut stmt = conn.prepare_cached(&sql)?;
+            stmt.query_map(params_from_iter(common.values.iter()), |r| {
+                Ok((KycState::parse(&r.get::<_, String>(0)?), r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?
+        }
+    };
     let wanted = statuses(filter);
     let mut tabs = TabCounts::default();
     let mut total = 0u32;
     for (status, n) in counts {
         let n = u32::try_from(n).unwrap_or(u32::MAX);
-        let status = KycState::parse(&status);
         tabs.all += n;
         match status.tab() {
             UserTab::NeedsAction => tabs.needs_action += n,
@@ -751,7 +827,7 @@ pub struct DirectoryInfo {
 
 pub fn info(conn: &Connection, profile_id: &str, test_mode: bool) -> Result<DirectoryInfo> {
     let total: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM users WHERE profile_id = ?1")?
+        .prepare_cached("SELECT COALESCE(SUM(n), 0) FROM user_counts WHERE profile_id = ?1")?
         .query_row([profile_id], |r| r.get(0))?;
     let countries = conn
         .prepare_cached(
@@ -823,8 +899,8 @@ pub struct Summary {
 pub fn summary(conn: &Connection, profile_id: &str) -> Result<Summary> {
     let (users, waiting): (i64, i64) = conn
         .prepare_cached(
-            "SELECT COUNT(*), COALESCE(SUM(kyc_status = 'submitted'), 0) FROM users
-             WHERE profile_id = ?1",
+            "SELECT COALESCE(SUM(n), 0), COALESCE(SUM(n * (kyc_status = 'submitted')), 0)
+             FROM user_counts WHERE profile_id = ?1",
         )?
         .query_row([profile_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(Summary {
@@ -895,4 +971,131 @@ pub fn balance_totals(conn: &Connection, profile_id: &str) -> Result<Vec<Currenc
             pending: at_scale(p, currency),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(i: usize, status: KycStatus) -> User {
+        User {
+            id: ito_api::UserId::new(format!("usr_{i:04}")),
+            email: format!("user{i}@example.jp"),
+            name: format!("User {i}"),
+            phone: None,
+            country: Some(if i.is_multiple_of(2) { "JP" } else { "SG" }.to_owned()),
+            kyc_status: status,
+            created_at: chrono::Utc::now(),
+        }
+    }
+
+    /// The tab counts kept by triggers (used when nothing narrows the list) equal a
+    /// count of the rows through adds, status changes, re-imports and removals.
+    #[tokio::test]
+    async fn kept_tab_counts_equal_counted_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&dir.path().join("desk.db")).unwrap();
+        let statuses = [
+            KycStatus::NotStarted,
+            KycStatus::Draft,
+            KycStatus::Submitted,
+            KycStatus::Approved,
+            KycStatus::Rejected,
+        ];
+        store
+            .write(move |tx| {
+                for i in 0..40 {
+                    upsert(tx, "prf_a", &user(i, statuses[i % 5]), 0)?;
+                }
+                upsert(tx, "prf_b", &user(0, KycStatus::Submitted), 0)?;
+                // A status change, the same user again unchanged, and removals.
+                upsert(tx, "prf_a", &user(1, KycStatus::Approved), 0)?;
+                upsert(tx, "prf_a", &user(2, KycStatus::Submitted), 0)?;
+                remove(tx, "prf_a", "usr_0003")?;
+                remove(tx, "prf_a", "usr_0007")?;
+                remove(tx, "prf_a", "usr_0404")?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        for profile in ["prf_a", "prf_b", "prf_none"] {
+            let (kept, counted, short, info, summary) = store
+                .read(move |c| {
+                    let kept = page(
+                        c,
+                        profile,
+                        &UserFilter::default(),
+                        &UserSort::default(),
+                        None,
+                        Some(5),
+                    )?;
+                    // A filter that selects every row: counted from the rows.
+                    let counted = page(
+                        c,
+                        profile,
+                        &UserFilter {
+                            search: Some("@example.jp".into()),
+                            ..UserFilter::default()
+                        },
+                        &UserSort::default(),
+                        None,
+                        Some(5),
+                    )?;
+                    // Too short for the trigram index: one scan finds and counts.
+                    let short = page(
+                        c,
+                        profile,
+                        &UserFilter {
+                            search: Some("us".into()),
+                            ..UserFilter::default()
+                        },
+                        &UserSort::default(),
+                        None,
+                        Some(5),
+                    )?;
+                    Ok((
+                        kept.tabs,
+                        counted.tabs,
+                        short.tabs,
+                        info(c, profile, true)?,
+                        summary(c, profile)?,
+                    ))
+                })
+                .await
+                .unwrap();
+            assert_eq!(kept, counted, "{profile}");
+            assert_eq!(kept, short, "{profile}");
+            let tabs = kept.unwrap();
+            assert_eq!(info.total, tabs.all, "{profile}");
+            assert_eq!(
+                summary,
+                Summary {
+                    users: tabs.all,
+                    waiting: tabs.waiting
+                },
+                "{profile}"
+            );
+        }
+        let a = store
+            .read(|c| {
+                page(
+                    c,
+                    "prf_a",
+                    &UserFilter::default(),
+                    &UserSort::default(),
+                    None,
+                    None,
+                )
+            })
+            .await
+            .unwrap()
+            .tabs
+            .unwrap();
+        // 40 users, 8 of each status; removed: user 3 (approved) and user 7 (submitted);
+        // user 1 draft -> approved; user 2 submitted as before.
+        assert_eq!(a.all, 38);
+        assert_eq!(a.waiting, 8 - 1);
+        assert_eq!(a.approved, 8 - 1 + 1);
+        assert_eq!(a.needs_action, 38 - 7 - 8);
+    }
 }
