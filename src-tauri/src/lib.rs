@@ -16,6 +16,7 @@ use ito_desk::error::{CommandError, Error};
 use ito_desk::payments::Payments;
 use ito_desk::users::Users;
 use ito_desk::vault::Vault;
+use sha2::{Digest, Sha256};
 use tauri::Manager;
 
 use crate::commands::{Ready, Services};
@@ -93,15 +94,12 @@ fn single_instance(data_dir: Option<&std::path::Path>) -> tauri::plugin::TauriPl
         }
     });
     match data_dir {
-        Some(dir) => {
-            use std::hash::{Hash, Hasher};
-            let mut hash = std::collections::hash_map::DefaultHasher::new();
-            dir.hash(&mut hash);
-            builder.dbus_id(format!(
-                "jp.ito-japan.merchant-desk.data{:016x}",
-                hash.finish()
-            ))
-        }
+        // A digest, not std's hasher: the name must stay the same across Rust versions,
+        // or two builds would not find each other's copy.
+        Some(dir) => builder.dbus_id(format!(
+            "jp.ito-japan.merchant-desk.data{}",
+            &hex::encode(Sha256::digest(dir.as_os_str().as_encoded_bytes()))[..16]
+        )),
         None => builder,
     }
     .build()
