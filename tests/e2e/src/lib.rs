@@ -272,6 +272,12 @@ impl FirstStart {
     /// Ends the run with the scenario's `outcome`: a `failure-<name>` screenshot when
     /// it failed, then the app stops before its home goes.
     pub async fn finish(self, name: &str, outcome: Result<()>) -> Result<()> {
+        self.stop(name, outcome).await.map(drop)
+    }
+
+    /// As [`FirstStart::finish`], but hands back the home the app stopped in, for
+    /// looking at what it left on disk.
+    pub async fn stop(self, name: &str, outcome: Result<()>) -> Result<tempfile::TempDir> {
         if outcome.is_err() {
             let _ = screenshot(&self.client, &format!("failure-{name}")).await;
         }
@@ -285,10 +291,10 @@ impl FirstStart {
         let closed = client.close().await;
         let gone = wait_gone(&app, Duration::from_secs(30)).await;
         drop(driver);
-        drop(home);
         outcome?;
         closed?;
-        gone
+        gone?;
+        Ok(home)
     }
 }
 
@@ -329,6 +335,83 @@ pub fn separate_sandbox(dir: &Path) -> Result<(Process, String, serde_json::Valu
         .ok_or_else(|| format!("unexpected first line from serve: {line:?}"))?
         .to_owned();
     Ok((server, url, merchant))
+}
+
+/// Adds a profile for `merchant` (as `merchant create` prints it) on the gateway at
+/// `url` through Settings' form, as staff would, and gives its id once its row shows.
+pub async fn add_profile(
+    c: &Client,
+    name: &str,
+    url: &str,
+    merchant: &serde_json::Value,
+) -> Result<String> {
+    find(c, "nav-settings", 5).await?.click().await?;
+    let before = c
+        .find_all(Locator::Css(&testid("profile-row")))
+        .await?
+        .len();
+    find(c, "profile-add", 10).await?.click().await?;
+    let field = |k: &str| merchant[k].as_str().unwrap_or_default().to_owned();
+    for (id, value) in [
+        ("profile-name", name.to_owned()),
+        ("profile-base-url", url.to_owned()),
+        ("profile-access-key", field("access_key")),
+        ("profile-secret-key", field("secret_key")),
+        ("profile-client-id", field("client_id")),
+        ("profile-client-secret", field("client_secret")),
+        ("profile-public-client-id", field("public_client_id")),
+    ] {
+        let input = find(c, id, 5).await?;
+        input.clear().await?;
+        input.send_keys(&value).await?;
+    }
+    find(c, "profile-save", 5).await?.click().await?;
+    until(
+        c,
+        "the new profile's row",
+        &format!(
+            "document.querySelectorAll('{}').length === {}",
+            testid("profile-row"),
+            before + 1
+        ),
+        15,
+    )
+    .await?;
+    let id = c
+        .execute(
+            &format!(
+                "return [...document.querySelectorAll('{}')].map(r => r.dataset.profileId)\
+                 .find(id => document.querySelector('{} option[value=\"' + id + '\"]')?.textContent.includes(arguments[0]));",
+                testid("profile-row"),
+                testid("profile-switcher")
+            ),
+            vec![serde_json::Value::from(name)],
+        )
+        .await?
+        .as_str()
+        .ok_or("the new profile has no row")?
+        .to_owned();
+    Ok(id)
+}
+
+/// Makes profile `id` the current one and waits for its Overview.
+pub async fn switch_profile(c: &Client, id: &str) -> Result<()> {
+    find(c, "profile-switcher", 5)
+        .await?
+        .select_by_value(id)
+        .await?;
+    find(c, "nav-overview", 5).await?.click().await?;
+    find(c, "overview-balances", 30).await?;
+    until(
+        c,
+        "the switcher shows the profile",
+        &format!(
+            "document.querySelector('{}').value === '{id}'",
+            testid("profile-switcher")
+        ),
+        10,
+    )
+    .await
 }
 
 pub fn testid(id: &str) -> String {
