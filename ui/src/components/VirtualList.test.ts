@@ -87,6 +87,43 @@ describe('VirtualList', () => {
     expect(onneedmore).toHaveBeenCalledTimes(1);
   });
 
+  it('stays at the end when the last page comes shorter than the placeholders kept for it', async () => {
+    const page = loaded(100);
+    const { rerender } = render(VirtualList<Item>, {
+      items: page,
+      total: 200,
+      rowHeight: 40,
+      fallbackHeight: 400,
+      row,
+      placeholder,
+      testid: 'list',
+    });
+    const viewport = screen.getByTestId('list');
+    // End: the bottom of the next page's placeholders.
+    await scrollTo(viewport, 200 * 40 - 400);
+    await rerender({ items: page.concat(loaded(151).slice(100)), total: 151 });
+    expect(viewport.scrollTop).toBe(151 * 40 - 400);
+    const rows = viewport.querySelectorAll('.row');
+    expect(rows[rows.length - 1]).toHaveAttribute('data-index', '150');
+  });
+
+  it('starts a new, shorter list at the top', async () => {
+    const { rerender } = render(VirtualList<Item>, {
+      items: loaded(100),
+      total: 200,
+      rowHeight: 40,
+      fallbackHeight: 400,
+      row,
+      placeholder,
+      testid: 'list',
+    });
+    const viewport = screen.getByTestId('list');
+    await scrollTo(viewport, 200 * 40 - 400);
+    await rerender({ items: [], total: 100 });
+    expect(viewport.scrollTop).toBe(0);
+    expect(viewport.querySelector('[data-index]')).toHaveAttribute('data-index', '0');
+  });
+
   it('asks for nothing once every row is loaded', async () => {
     const onneedmore = vi.fn();
     render(VirtualList<Item>, { items: loaded(30), total: 30, rowHeight: 40, fallbackHeight: 400, onneedmore, row, testid: 'list' });
