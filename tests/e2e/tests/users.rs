@@ -432,6 +432,17 @@ async fn transactions_scrolled_and_exported(c: &Client, home: &Path) -> Result<(
         30,
     )
     .await?;
+    // The count can be there a frame before the rows the virtual list draws.
+    until(
+        c,
+        "the simulated transaction's row on top",
+        &format!(
+            "document.querySelector('{}')?.textContent.includes('E2E チャージ（画面から）')",
+            testid("transaction-row")
+        ),
+        30,
+    )
+    .await?;
     let first = texts(c, "transaction-row").await?;
     assert!(
         first
@@ -466,6 +477,13 @@ async fn transactions_scrolled_and_exported(c: &Client, home: &Path) -> Result<(
         format!("Totals of the {PAGE} transactions loaded so far")
     );
     // Only the rows in view are in the document; the rest wait for the scroll.
+    until(
+        c,
+        "the first rows drawn",
+        &format!("document.querySelector('{}')", testid("transaction-row")),
+        30,
+    )
+    .await?;
     let rendered = texts(c, "transaction-row").await?.len();
     assert!(
         rendered > 0 && rendered < PAGE,
