@@ -196,9 +196,32 @@ pub async fn session(port: u16, app: &Path) -> Result<Client> {
 pub struct FirstStart {
     pub client: Client,
     app: PathBuf,
-    _driver: Process,
+    driver: Process,
     home: tempfile::TempDir,
     webhook_port: u16,
+}
+
+/// The environment the app runs in: its own home, and a fixed webhook port.
+fn app_env(home: &Path, webhook_port: u16) -> Vec<(&'static str, std::ffi::OsString)> {
+    vec![
+        ("HOME", home.as_os_str().to_owned()),
+        ("XDG_DATA_HOME", home.join(".local/share").into()),
+        ("XDG_CONFIG_HOME", home.join(".config").into()),
+        ("XDG_CACHE_HOME", home.join(".cache").into()),
+        (
+            ito_desk::desk::WEBHOOK_PORT_ENV,
+            webhook_port.to_string().into(),
+        ),
+    ]
+}
+
+/// `tauri-driver` for the app in `home`, and a session on the window it starts.
+async fn start_app(app: &Path, home: &Path, webhook_port: u16) -> Result<(Client, Process)> {
+    let vars = app_env(home, webhook_port);
+    let env: Vec<(&str, &OsStr)> = vars.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
+    let (driver, port) = tauri_driver(&env)?;
+    let client = session(port, app).await?;
+    Ok((client, driver))
 }
 
 impl FirstStart {
@@ -211,26 +234,29 @@ impl FirstStart {
         wait_gone(&app, Duration::from_secs(30)).await?;
         let home = tempfile::Builder::new().prefix("ito-desk-e2e-").tempdir()?;
         let webhook_port = free_port()?;
-        let vars = [
-            ("HOME", home.path().as_os_str().to_owned()),
-            ("XDG_DATA_HOME", home.path().join(".local/share").into()),
-            ("XDG_CONFIG_HOME", home.path().join(".config").into()),
-            ("XDG_CACHE_HOME", home.path().join(".cache").into()),
-            (
-                ito_desk::desk::WEBHOOK_PORT_ENV,
-                webhook_port.to_string().into(),
-            ),
-        ];
-        let env: Vec<(&str, &OsStr)> = vars.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
-        let (driver, port) = tauri_driver(&env)?;
-        let client = session(port, &app).await?;
+        let (client, driver) = start_app(&app, home.path(), webhook_port).await?;
         Ok(Self {
             client,
             app,
-            _driver: driver,
+            driver,
             home,
             webhook_port,
         })
+    }
+
+    /// Kills the app with SIGKILL, as a crash or a power cut would, waits for it to
+    /// be gone, and starts it again on the same home with a new session.
+    pub async fn crash_and_restart(&mut self) -> Result<()> {
+        for pid in harness_pids(&self.app)? {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+        wait_gone(&self.app, Duration::from_secs(30)).await?;
+        let (client, driver) = start_app(&self.app, self.home.path(), self.webhook_port).await?;
+        self.driver = driver;
+        self.client = client;
+        Ok(())
     }
 
     /// Launches the app a second time, as a user would, with the first one's home and
@@ -284,7 +310,7 @@ impl FirstStart {
         let Self {
             client,
             app,
-            _driver: driver,
+            driver,
             home,
             ..
         } = self;

@@ -828,8 +828,13 @@ pub fn remove(tx: &Transaction<'_>, profile_id: &str, user_id: &str) -> Result<b
     let n = tx
         .prepare_cached("DELETE FROM users WHERE profile_id = ?1 AND user_id = ?2")?
         .execute(params![profile_id, user_id])?;
-    tx.prepare_cached("DELETE FROM user_creates WHERE profile_id = ?1 AND user_id = ?2")?
+    // The KYC values kept on this computer go with the user.
+    for table in ["user_creates", "kyc_forms"] {
+        tx.prepare_cached(&format!(
+            "DELETE FROM {table} WHERE profile_id = ?1 AND user_id = ?2"
+        ))?
         .execute(params![profile_id, user_id])?;
+    }
     Ok(n > 0)
 }
 
