@@ -524,6 +524,65 @@ export const en = {
   'user.profile.phone': 'Phone',
   'users.col.fetched.hint': 'When the balances were last fetched from the gateway',
   'user.balances.chart.when': 'When',
+
+  'kyc.form.title': 'KYC form',
+  'kyc.form.required_note': 'Fields marked * are required.',
+  'kyc.form.choose': 'Choose…',
+  'kyc.form.empty_value': '—',
+  'kyc.form.submitted_at': 'Submitted {time}',
+  'kyc.form.reviewed_at': 'Reviewed {time}',
+  'kyc.form.locked.submitted': 'Submitted: the form is locked until the review ends.',
+  'kyc.form.locked.approved': 'Approved: the form can no longer be changed.',
+  'kyc.form.rejected': 'The review rejected this form: correct it and submit it again.',
+  'kyc.form.rejected.reason': 'Reason given',
+  'kyc.form.offline':
+    'The gateway cannot be reached: this is the copy saved on this computer. Edits are kept here and sent when it answers again.',
+  'kyc.form.edit_failed': 'This edit could not be saved: {message}',
+  'kyc.form.failed': 'That did not work: {message}',
+
+  'kyc.progress': '{done} of {total} required fields',
+  'kyc.progress.one': '{done} of {total} required field',
+  'kyc.progress.label': 'Required fields filled in',
+
+  'kyc.save.saved': 'Saved',
+  'kyc.save.pending': 'Saving…',
+  'kyc.save.offline': 'Offline — saved on this computer',
+  'kyc.save.conflict': 'Conflict',
+  'kyc.save.invalid': 'Some values were refused',
+
+  'kyc.validation.pattern': 'This value is not in the expected format.',
+  'kyc.validation.date': 'Enter a date as YYYY-MM-DD.',
+  'kyc.validation.option': 'Choose one of the options.',
+
+  'kyc.summary': '{count} fields need attention:',
+  'kyc.summary.one': '{count} field needs attention:',
+
+  'kyc.conflict.title': 'The form changed on the gateway',
+  'kyc.conflict.body':
+    'Someone changed these fields on the gateway while your edits were waiting to be sent. Choose, for each, which value to keep.',
+  'kyc.conflict.yours': 'Yours',
+  'kyc.conflict.theirs': 'On the gateway',
+  'kyc.conflict.empty': '(empty)',
+  'kyc.conflict.resolve': 'Keep these values',
+  'kyc.conflict.locked': 'Your edits cannot be sent',
+  'kyc.discard': 'Discard my edits',
+  'kyc.discard.confirm': 'Discard the edits that are not on the gateway? The form goes back to what the gateway holds.',
+
+  'kyc.save_complete': 'Save complete form',
+  'kyc.save_complete.hint': 'Edits are saved as you type; this sends the whole form for the gateway to check.',
+  'kyc.save_complete.done': 'The gateway accepted the complete form.',
+  'kyc.submit': 'Submit for review',
+  'kyc.submit.missing': 'Fill in every required field to submit.',
+  'kyc.submit.unsaved': 'Submit once every edit is saved.',
+  'kyc.submit.confirm':
+    'Submit this KYC form for review? It is locked until the review ends: nobody can change it meanwhile.',
+
+  'kyc.review': 'Review (test mode)',
+  'kyc.review.note': 'The sandbox records the decision as the gateway’s reviewers would.',
+  'kyc.review.approve': 'Approve',
+  'kyc.review.reject': 'Reject',
+  'kyc.review.reason': 'Reason for rejecting',
+  'kyc.review.reason.hint': 'The user sees it.',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -525,4 +525,63 @@ export const ja: Catalogue = {
   'user.profile.phone': '電話番号',
   'users.col.fetched.hint': '残高を最後にゲートウェイから取得した時刻',
   'user.balances.chart.when': '日時',
+
+  'kyc.form.title': '本人確認フォーム',
+  'kyc.form.required_note': '* の付いた項目は必須です。',
+  'kyc.form.choose': '選択してください…',
+  'kyc.form.empty_value': '—',
+  'kyc.form.submitted_at': '{time} に提出',
+  'kyc.form.reviewed_at': '{time} に審査',
+  'kyc.form.locked.submitted': '提出済み: 審査が終わるまでフォームは変更できません。',
+  'kyc.form.locked.approved': '承認済み: フォームはもう変更できません。',
+  'kyc.form.rejected': '審査でこのフォームは却下されました。修正して再提出してください。',
+  'kyc.form.rejected.reason': '却下の理由',
+  'kyc.form.offline':
+    'ゲートウェイに接続できません。表示しているのはこのコンピューターに保存されたコピーです。編集はここに保存され、ゲートウェイが応答したときに送信されます。',
+  'kyc.form.edit_failed': 'この編集を保存できませんでした: {message}',
+  'kyc.form.failed': '操作に失敗しました: {message}',
+
+  'kyc.progress': '必須項目 {total} 件中 {done} 件入力済み',
+  'kyc.progress.one': '必須項目 {total} 件中 {done} 件入力済み',
+  'kyc.progress.label': '入力済みの必須項目',
+
+  'kyc.save.saved': '保存済み',
+  'kyc.save.pending': '保存中…',
+  'kyc.save.offline': 'オフライン — このコンピューターに保存済み',
+  'kyc.save.conflict': '競合',
+  'kyc.save.invalid': '受け付けられなかった値があります',
+
+  'kyc.validation.pattern': '形式が正しくありません。',
+  'kyc.validation.date': '日付は YYYY-MM-DD の形式で入力してください。',
+  'kyc.validation.option': '選択肢から選んでください。',
+
+  'kyc.summary': '{count} 件の項目を確認してください:',
+  'kyc.summary.one': '{count} 件の項目を確認してください:',
+
+  'kyc.conflict.title': 'ゲートウェイ上でフォームが変更されました',
+  'kyc.conflict.body':
+    'あなたの編集が送信を待っている間に、ゲートウェイ上でこれらの項目が変更されました。項目ごとに残す値を選んでください。',
+  'kyc.conflict.yours': 'あなたの値',
+  'kyc.conflict.theirs': 'ゲートウェイ上の値',
+  'kyc.conflict.empty': '(空欄)',
+  'kyc.conflict.resolve': 'この値で保存',
+  'kyc.conflict.locked': 'あなたの編集は送信できません',
+  'kyc.discard': '自分の編集を破棄',
+  'kyc.discard.confirm': 'ゲートウェイに届いていない編集を破棄しますか? フォームはゲートウェイ上の内容に戻ります。',
+
+  'kyc.save_complete': 'フォーム全体を保存',
+  'kyc.save_complete.hint': '編集は入力のたびに保存されます。このボタンはフォーム全体を送信し、ゲートウェイに確認させます。',
+  'kyc.save_complete.done': 'ゲートウェイがフォーム全体を受け付けました。',
+  'kyc.submit': '審査に提出',
+  'kyc.submit.missing': '提出するには必須項目をすべて入力してください。',
+  'kyc.submit.unsaved': 'すべての編集が保存されてから提出してください。',
+  'kyc.submit.confirm':
+    'この本人確認フォームを審査に提出しますか? 審査が終わるまでロックされ、その間は誰も変更できません。',
+
+  'kyc.review': '審査 (テストモード)',
+  'kyc.review.note': 'サンドボックスが、ゲートウェイの審査担当者と同じように判定を記録します。',
+  'kyc.review.approve': '承認',
+  'kyc.review.reject': '却下',
+  'kyc.review.reason': '却下の理由',
+  'kyc.review.reason.hint': 'ユーザーに表示されます。',
 };
