@@ -464,7 +464,7 @@ describe('KycForm', () => {
   });
 
   it('shows a rejected form’s reason at the top, and lets it be edited again', async () => {
-    const { source } = fake(
+    const { source, emit } = fake(
       kycForm({
         status: 'rejected',
         values: COMPLETE,
@@ -477,6 +477,13 @@ describe('KycForm', () => {
     expect(screen.getByTestId('kyc-status')).toHaveAttribute('data-status', 'rejected');
     expect(input('legal_name')).toBeEnabled();
     expect(screen.getByTestId('kyc-submit')).toBeEnabled();
+    // The first edit makes it a draft again, and the gateway forgets the reason: it stays here.
+    await fireEvent.input(input('postal_code'), { target: { value: '150-0002' } });
+    source.load.mockResolvedValue(kycForm({ status: 'draft', values: { ...COMPLETE, postal_code: '150-0002' } }));
+    emit({ status: 'draft' });
+    await waitFor(() => expect(screen.getByTestId('kyc-status')).toHaveAttribute('data-status', 'draft'));
+    expect(screen.getByTestId('kyc-rejection-reason')).toHaveTextContent('The passport photo is blurred.');
+    expect(input('postal_code')).toHaveValue('150-0002');
   });
 
   it('reviews a submitted form in test mode; rejecting needs a reason', async () => {
