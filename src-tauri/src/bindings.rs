@@ -5,7 +5,7 @@
 use specta_typescript::Typescript;
 use tauri_specta::{Builder, collect_commands, collect_events};
 
-use crate::commands::{overview, payments, profiles, request_log, settings, users, webhooks};
+use crate::commands::{kyc, overview, payments, profiles, request_log, settings, users, webhooks};
 use crate::events;
 
 /// Where the UI imports the bindings from.
@@ -59,6 +59,14 @@ pub fn builder() -> Builder<tauri::Wry> {
             users::cancel_user_export,
             users::refresh_user_balances,
             users::simulate_user_transaction,
+            kyc::kyc_form,
+            kyc::kyc_edit,
+            kyc::kyc_resolve,
+            kyc::kyc_discard,
+            kyc::kyc_save_complete,
+            kyc::kyc_submit,
+            kyc::kyc_review,
+            kyc::kyc_queue,
         ])
         .events(collect_events![
             events::ProfileSwitched,
@@ -71,7 +79,8 @@ pub fn builder() -> Builder<tauri::Wry> {
             events::UserBalanceRefresh,
             events::UsersChanged,
             events::UserDirectoryChanged,
-            events::UserExportProgress
+            events::UserExportProgress,
+            events::KycFormChanged
         ])
         // Row ids and millisecond counts stay far below 2^53.
         .dangerously_cast_bigints_to_number()

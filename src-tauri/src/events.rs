@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use ito_desk::desk::{Desk, DeskEvent};
+use ito_desk::kyc::{DraftStatus, KycEvent, KycEventSink};
 use ito_desk::payments::ledger::LedgerPayment;
 use ito_desk::payments::{self, PaymentEvent, PaymentEventSink};
 use ito_desk::request_log::RequestLogEntry;
 use ito_desk::users::balances::BalanceRefreshProgress;
-use ito_desk::users::directory::DirectoryUser;
+use ito_desk::users::directory::{DirectoryUser, KycState};
 use ito_desk::users::transactions::TransactionExportProgress;
 use ito_desk::users::{UserEvent, UserEventSink};
 use ito_desk::webhooks::ListenerStatus;
@@ -91,6 +92,17 @@ pub struct UserDirectoryChanged {
 #[derive(Clone, Debug, Serialize, Type, Event)]
 pub struct UserExportProgress {
     pub progress: TransactionExportProgress,
+}
+
+/// A KYC form's save state changed (sent, offline, conflict, values refused): the
+/// open form updates its status line, and reloads on a conflict.
+#[derive(Clone, Debug, Serialize, Type, Event)]
+#[serde(rename_all = "camelCase")]
+pub struct KycFormChanged {
+    pub profile_id: String,
+    pub user_id: String,
+    pub status: KycState,
+    pub draft: DraftStatus,
 }
 
 fn sent(result: tauri::Result<()>) {
@@ -179,4 +191,30 @@ fn notify_paid(handle: &AppHandle, desk: &Arc<Desk>, payment: &LedgerPayment) {
             tracing::warn!(error = %e, "notification not shown");
         }
     });
+}
+
+/// The KYC service's sink: form states to the window, and a changed KYC status as a
+/// changed directory row.
+pub fn kyc(handle: AppHandle) -> KycEventSink {
+    Arc::new(move |event| {
+        sent(match event {
+            KycEvent::FormChanged {
+                profile_id,
+                user_id,
+                status,
+                draft,
+            } => KycFormChanged {
+                profile_id,
+                user_id,
+                status,
+                draft,
+            }
+            .emit(&handle),
+            KycEvent::UserChanged { profile_id, user } => UsersChanged {
+                profile_id,
+                users: vec![user],
+            }
+            .emit(&handle),
+        });
+    })
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use ito_desk::desk::{DATA_DIR_ENV, Desk, Options, WEBHOOK_PORT_ENV};
 use ito_desk::error::{CommandError, Error};
+use ito_desk::kyc::KycForms;
 use ito_desk::payments::Payments;
 use ito_desk::users::Users;
 use ito_desk::vault::Vault;
@@ -64,6 +65,7 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
                     if let Ok(payments) = &services.payments {
                         payments.shutdown().await;
                     }
+                    services.kyc.shutdown().await;
                     services.desk.shutdown().await;
                 });
             }
@@ -131,9 +133,11 @@ async fn start(
     .await
     .map_err(CommandError::from);
     let users = Users::new(Arc::clone(&desk), events::users(handle.clone()));
+    let kyc = KycForms::start(Arc::clone(&desk), events::kyc(handle.clone()));
     Ok(Services {
         desk,
         payments,
         users,
+        kyc,
     })
 }

@@ -98,6 +98,12 @@ pub struct Kyc {
     pub missing: Vec<String>,
     #[serde(default)]
     pub updated_at: Option<DateTime<Utc>>,
+    /// When it was last submitted for review.
+    #[serde(default)]
+    pub submitted_at: Option<DateTime<Utc>>,
+    /// When a review last approved or rejected it.
+    #[serde(default)]
+    pub reviewed_at: Option<DateTime<Utc>>,
     /// Why a review rejected it.
     #[serde(default)]
     pub rejection_reason: Option<String>,

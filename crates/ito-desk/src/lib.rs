@@ -3,12 +3,14 @@
 //! [`desk::Desk`] is the handle the app holds: profiles and their [`vault`] secrets,
 //! the local [`store`], the [`request_log`], the [`overview`] figures and the embedded
 //! [`sandbox`]. [`payments::Payments`] runs the ledger, payment links and, through
-//! [`webhooks`], the app's listener. Nothing here depends on Tauri: the app's commands
+//! [`webhooks`], the app's listener. [`users::Users`] keeps the users directory and
+//! [`kyc::KycForms`] their KYC forms, with drafts that survive anything. Nothing here depends on Tauri: the app's commands
 //! are thin wrappers over these services, and the tests drive them directly.
 
 pub mod desk;
 pub mod error;
 pub mod exports;
+pub mod kyc;
 pub mod overview;
 pub mod payments;
 pub mod profiles;

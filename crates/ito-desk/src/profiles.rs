@@ -512,6 +512,7 @@ pub async fn delete(store: &Store, id: &str) -> Result<()> {
                 "users",
                 "user_creates",
                 "user_imports",
+                "kyc_forms",
             ] {
                 tx.execute(&format!("DELETE FROM {table} WHERE profile_id = ?1"), [&id])?;
             }

@@ -1,6 +1,7 @@
 //! The IPC surface, one module per domain: each command waits for the services to
 //! start, calls one of their methods and maps the error.
 
+pub mod kyc;
 pub mod overview;
 pub mod payments;
 pub mod profiles;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 
 use ito_desk::desk::Desk;
 use ito_desk::error::CommandError;
+use ito_desk::kyc::KycForms;
 use ito_desk::payments::Payments;
 use ito_desk::users::Users;
 use tauri::State;
@@ -26,6 +28,7 @@ pub struct Services {
     pub desk: Arc<Desk>,
     pub payments: Result<Arc<Payments>>,
     pub users: Arc<Users>,
+    pub kyc: Arc<KycForms>,
 }
 
 /// Filled once the services started (or failed to); commands sent earlier wait for it.
@@ -53,4 +56,8 @@ async fn payments(ready: &State<'_, Ready>) -> Result<Arc<Payments>> {
 
 async fn users(ready: &State<'_, Ready>) -> Result<Arc<Users>> {
     Ok(services(ready).await?.users)
+}
+
+async fn kyc(ready: &State<'_, Ready>) -> Result<Arc<KycForms>> {
+    Ok(services(ready).await?.kyc)
 }

@@ -113,10 +113,33 @@ export const commands = {
 	refreshUserBalances: (userIds: string[] | null) => typedError<RefreshStarted, CommandError_Serialize>(__TAURI_INVOKE("refresh_user_balances", { userIds })),
 	/**  Test mode only: a top-up, spending, refund or fee added through the sandbox. */
 	simulateUserTransaction: (userId: string, input: SimulatedTransaction_Deserialize) => typedError<Simulated_Serialize, CommandError_Serialize>(__TAURI_INVOKE("simulate_user_transaction", { userId, input })),
+	/**
+	 *  The user's form as the gateway holds it, with any unsent edits; when the gateway
+	 *  cannot be reached, the copy on this computer (`offline`).
+	 */
+	kycForm: (userId: string) => typedError<KycForm_Serialize, CommandError_Serialize>(__TAURI_INVOKE("kyc_form", { userId })),
+	/**
+	 *  One edit, committed on this computer before the answer; it is sent after a short
+	 *  pause. An empty value clears the field.
+	 */
+	kycEdit: (userId: string, field: string, value: string) => typedError<DraftStatus_Serialize, CommandError_Serialize>(__TAURI_INVOKE("kyc_edit", { userId, field, value })),
+	/**  Staff's choice (yours or the gateway's) for every conflicting field. */
+	kycResolve: (userId: string, choices: Resolution[]) => typedError<KycForm_Serialize, CommandError_Serialize>(__TAURI_INVOKE("kyc_resolve", { userId, choices })),
+	/**  Drops the unsent edits and shows the gateway's form. */
+	kycDiscard: (userId: string) => typedError<KycForm_Serialize, CommandError_Serialize>(__TAURI_INVOKE("kyc_discard", { userId })),
+	/**  Saves the whole form (`PUT`); an incomplete one is refused with every missing field. */
+	kycSaveComplete: (userId: string) => typedError<KycForm_Serialize, CommandError_Serialize>(__TAURI_INVOKE("kyc_save_complete", { userId })),
+	/**  Submits the form for review; it locks until the review ends. */
+	kycSubmit: (userId: string) => typedError<KycForm_Serialize, CommandError_Serialize>(__TAURI_INVOKE("kyc_submit", { userId })),
+	/**  Test mode only: approves or rejects a submitted form through the sandbox. */
+	kycReview: (userId: string, review: KycReview) => typedError<KycForm_Serialize, CommandError_Serialize>(__TAURI_INVOKE("kyc_review", { userId, review })),
+	/**  The profile's users by KYC status, with counts. */
+	kycQueue: () => typedError<KycQueue_Serialize, CommandError_Serialize>(__TAURI_INVOKE("kyc_queue")),
 };
 
 /** Events */
 export const events = {
+	kycFormChanged: makeEvent<KycFormChanged_Serialize, KycFormChanged_Deserialize>("kyc-form-changed"),
 	paymentChanged: makeEvent<PaymentChanged_Serialize, PaymentChanged_Deserialize>("payment-changed"),
 	paymentPaid: makeEvent<PaymentPaid_Serialize, PaymentPaid_Deserialize>("payment-paid"),
 	profileSwitched: makeEvent<ProfileSwitched_Serialize, ProfileSwitched_Deserialize>("profile-switched"),
@@ -359,6 +382,35 @@ export type DirectoryUser_Serialize = {
 	gone: boolean,
 };
 
+/**  How the local copy of a form stands, for the status line. */
+export type DraftStatus = DraftStatus_Serialize | DraftStatus_Deserialize;
+
+/**  How the local copy of a form stands, for the status line. */
+export type DraftStatus_Deserialize = {
+	state: SaveState,
+	/**  Fields with edits the gateway does not hold yet. */
+	unsent: string[],
+	/**  In `conflict`: per field, staff's value against the gateway's. */
+	conflicts: FieldConflict_Deserialize[],
+	/**  Values the gateway refused, by field. */
+	fieldErrors: { [key in string]: string[] },
+	/**  Why the last send failed, or why the edits cannot be sent. */
+	message?: string | null,
+};
+
+/**  How the local copy of a form stands, for the status line. */
+export type DraftStatus_Serialize = {
+	state: SaveState,
+	/**  Fields with edits the gateway does not hold yet. */
+	unsent: string[],
+	/**  In `conflict`: per field, staff's value against the gateway's. */
+	conflicts: FieldConflict_Serialize[],
+	/**  Values the gateway refused, by field. */
+	fieldErrors: { [key in string]: string[] },
+	/**  Why the last send failed, or why the edits cannot be sent. */
+	message: string | null,
+};
+
 /**  Stable names the UI matches on; never renamed, only added to. */
 export type ErrorKind = "validation" | "not_found" | "conflict" | "keychain_unavailable" | "keychain" | "unauthorized" | "forbidden" | "rate_limited" | "server" | "network" | "timeout" | "signature" | "decode" | "storage" | "file" | "sandbox" | "internal" | 
 /**  A user of the directory is no longer the merchant's (the gateway said 404). */
@@ -368,6 +420,93 @@ export type ErrorKind = "validation" | "not_found" | "conflict" | "keychain_unav
 export type ExportedCsv = {
 	path: string,
 	rows: number,
+};
+
+/**
+ *  A field both staff and someone else changed: staff's value against the gateway's.
+ *  `None` is an empty field.
+ */
+export type FieldConflict = FieldConflict_Serialize | FieldConflict_Deserialize;
+
+/**
+ *  A field both staff and someone else changed: staff's value against the gateway's.
+ *  `None` is an empty field.
+ */
+export type FieldConflict_Deserialize = {
+	field: string,
+	yours?: string | null,
+	theirs?: string | null,
+};
+
+/**
+ *  A field both staff and someone else changed: staff's value against the gateway's.
+ *  `None` is an empty field.
+ */
+export type FieldConflict_Serialize = {
+	field: string,
+	yours: string | null,
+	theirs: string | null,
+};
+
+/**  How a field is entered. A kind the app does not know is entered as text. */
+export type FieldKind = "text" | "email" | 
+/**  ISO 8601 `yyyy-mm-dd`. */
+"date" | 
+/**  One of `options`. */
+"select" | 
+/**  ISO 3166-1 alpha-2. */
+"country" | 
+/**  E.164. */
+"phone";
+
+export type FieldOption = {
+	value: string,
+	label: LocalizedText,
+};
+
+/**  One input, with the checks the gateway publishes for it. */
+export type FormField = FormField_Serialize | FormField_Deserialize;
+
+/**  One input, with the checks the gateway publishes for it. */
+export type FormField_Deserialize = {
+	id: string,
+	label: LocalizedText,
+	kind: FieldKind,
+	required: boolean,
+	/**  In characters. */
+	maxLength?: number | null,
+	/**  A regular expression the whole value must match (ECMAScript syntax). */
+	pattern?: string | null,
+	/**  For `select`; empty otherwise. */
+	options: FieldOption[],
+};
+
+/**  One input, with the checks the gateway publishes for it. */
+export type FormField_Serialize = {
+	id: string,
+	label: LocalizedText,
+	kind: FieldKind,
+	required: boolean,
+	/**  In characters. */
+	maxLength: number | null,
+	/**  A regular expression the whole value must match (ECMAScript syntax). */
+	pattern: string | null,
+	/**  For `select`; empty otherwise. */
+	options: FieldOption[],
+};
+
+export type FormSection = FormSection_Serialize | FormSection_Deserialize;
+
+export type FormSection_Deserialize = {
+	id: string,
+	title: LocalizedText,
+	fields: FormField_Deserialize[],
+};
+
+export type FormSection_Serialize = {
+	id: string,
+	title: LocalizedText,
+	fields: FormField_Serialize[],
 };
 
 export type Header = {
@@ -382,6 +521,9 @@ export type ImportReport = {
 	/**  Of them, new to the directory. */
 	added: number,
 };
+
+/**  Staff's answer to one conflict. */
+export type Keep = "yours" | "theirs";
 
 /**  Why the keychain cannot be used, in terms the fix depends on. */
 export type KeychainProblem = 
@@ -399,6 +541,122 @@ export type KeychainStatus =
 { state: "available"; backend: string } | 
 /**  No secret can be stored; `detail` is the platform's own words. */
 { state: "unavailable"; problem: KeychainProblem; detail: string };
+
+export type KycCount = {
+	status: KycState,
+	count: number,
+};
+
+/**
+ *  A user's KYC form: its schema, the values as staff see them (the gateway's with
+ *  any unsent edits), the review status and how saving stands.
+ */
+export type KycForm = KycForm_Serialize | KycForm_Deserialize;
+
+/**
+ *  A KYC form's save state changed (sent, offline, conflict, values refused): the
+ *  open form updates its status line, and reloads on a conflict.
+ */
+export type KycFormChanged = KycFormChanged_Serialize | KycFormChanged_Deserialize;
+
+/**
+ *  A KYC form's save state changed (sent, offline, conflict, values refused): the
+ *  open form updates its status line, and reloads on a conflict.
+ */
+export type KycFormChanged_Deserialize = {
+	profileId: string,
+	userId: string,
+	status: KycState,
+	draft: DraftStatus_Deserialize,
+};
+
+/**
+ *  A KYC form's save state changed (sent, offline, conflict, values refused): the
+ *  open form updates its status line, and reloads on a conflict.
+ */
+export type KycFormChanged_Serialize = {
+	profileId: string,
+	userId: string,
+	status: KycState,
+	draft: DraftStatus_Serialize,
+};
+
+/**
+ *  A user's KYC form: its schema, the values as staff see them (the gateway's with
+ *  any unsent edits), the review status and how saving stands.
+ */
+export type KycForm_Deserialize = {
+	userId: string,
+	status: KycState,
+	sections: FormSection_Deserialize[],
+	values: { [key in string]: string },
+	/**  Required fields still empty, in the form's order. */
+	missing: string[],
+	rejectionReason?: string | null,
+	/**  RFC 3339, the gateway's. */
+	updatedAt?: string | null,
+	submittedAt?: string | null,
+	reviewedAt?: string | null,
+	/**  Submitted or approved: nothing can be edited. */
+	locked: boolean,
+	draft: DraftStatus_Deserialize,
+	/**  The profile is in test mode: Approve and Reject are offered. */
+	testMode: boolean,
+	/**  The gateway could not be reached: this is the copy kept on this computer. */
+	offline: boolean,
+};
+
+/**
+ *  A user's KYC form: its schema, the values as staff see them (the gateway's with
+ *  any unsent edits), the review status and how saving stands.
+ */
+export type KycForm_Serialize = {
+	userId: string,
+	status: KycState,
+	sections: FormSection_Serialize[],
+	values: { [key in string]: string },
+	/**  Required fields still empty, in the form's order. */
+	missing: string[],
+	rejectionReason: string | null,
+	/**  RFC 3339, the gateway's. */
+	updatedAt: string | null,
+	submittedAt: string | null,
+	reviewedAt: string | null,
+	/**  Submitted or approved: nothing can be edited. */
+	locked: boolean,
+	draft: DraftStatus_Serialize,
+	/**  The profile is in test mode: Approve and Reject are offered. */
+	testMode: boolean,
+	/**  The gateway could not be reached: this is the copy kept on this computer. */
+	offline: boolean,
+};
+
+export type KycQueue = KycQueue_Serialize | KycQueue_Deserialize;
+
+export type KycQueue_Deserialize = {
+	/**  Not started, draft or rejected: rejected first, then drafts, newest first. */
+	needsAction: QueueGroup_Deserialize,
+	/**  Submitted: the longest waiting first. */
+	waiting: QueueGroup_Deserialize,
+	/**  Newest first. */
+	approved: QueueGroup_Deserialize,
+	/**  Users per status, every status listed. */
+	counts: KycCount[],
+};
+
+export type KycQueue_Serialize = {
+	/**  Not started, draft or rejected: rejected first, then drafts, newest first. */
+	needsAction: QueueGroup_Serialize,
+	/**  Submitted: the longest waiting first. */
+	waiting: QueueGroup_Serialize,
+	/**  Newest first. */
+	approved: QueueGroup_Serialize,
+	/**  Users per status, every status listed. */
+	counts: KycCount[],
+};
+
+/**  A review, in test mode, through the sandbox's control API. */
+export type KycReview = { decision: "approve" } | { decision: "reject"; reason: string };
 
 /**  A user's KYC status, as the gateway names it. */
 export type KycState = "not_started" | "draft" | "submitted" | "approved" | "rejected";
@@ -567,6 +825,12 @@ export type ListenerStatus_Serialize = {
 	error: string | null,
 	/**  Bound to a loopback address: a gateway elsewhere needs a tunnel to reach it. */
 	loopbackOnly: boolean,
+};
+
+/**  A text in both of the app's languages. */
+export type LocalizedText = {
+	en: string,
+	ja: string,
 };
 
 export type Mode = "test" | "active";
@@ -900,6 +1164,40 @@ export type Profile_Serialize = {
 /**  A profile was added, edited or removed: reload the profile list. */
 export type ProfilesChanged = null;
 
+export type QueueGroup = QueueGroup_Serialize | QueueGroup_Deserialize;
+
+export type QueueGroup_Deserialize = {
+	/**  Every user in the group, listed or not. */
+	total: number,
+	/**  The first [`GROUP_LIMIT`] users, in the group's order. */
+	users: QueueUser_Deserialize[],
+};
+
+export type QueueGroup_Serialize = {
+	/**  Every user in the group, listed or not. */
+	total: number,
+	/**  The first [`GROUP_LIMIT`] users, in the group's order. */
+	users: QueueUser_Serialize[],
+};
+
+export type QueueUser = QueueUser_Serialize | QueueUser_Deserialize;
+
+export type QueueUser_Deserialize = {
+	user: DirectoryUser_Deserialize,
+	/**  RFC 3339; when the form was submitted, once the desk has read it. */
+	submittedAt?: string | null,
+	/**  Staff's edits to this form are not all on the gateway yet. */
+	unsent: boolean,
+};
+
+export type QueueUser_Serialize = {
+	user: DirectoryUser_Serialize,
+	/**  RFC 3339; when the form was submitted, once the desk has read it. */
+	submittedAt: string | null,
+	/**  Staff's edits to this form are not all on the gateway yet. */
+	unsent: boolean,
+};
+
 /**  A balance refresh asked for. */
 export type RefreshStarted = {
 	/**  Users it fetches. */
@@ -976,6 +1274,27 @@ export type RequestsLogged_Deserialize = {
 export type RequestsLogged_Serialize = {
 	entries: RequestLogEntry_Serialize[],
 };
+
+export type Resolution = {
+	field: string,
+	keep: Keep,
+};
+
+/**  How the local copy stands against the gateway. */
+export type SaveState = 
+/**  The gateway holds every edit. */
+"saved" | 
+/**  Edits are waiting for the pause after typing, or being sent. */
+"pending" | 
+/**
+ *  The gateway could not be reached; the edits are safe on this computer and
+ *  are sent when it answers again.
+ */
+"offline" | 
+/**  The gateway's form changed since the edits began: staff choose per field. */
+"conflict" | 
+/**  The gateway refused some values; they wait for a correction. */
+"invalid";
 
 /**  Where a profile's secrets live. */
 export type SecretsIn = "keychain" | 

@@ -2,14 +2,17 @@
 //! them with SIGKILL (`crates/ito-desk/tests/reliability`). It opens a data directory
 //! whose active profile the caller set up, starts the webhook listener on the given
 //! port, prints `ready <listener base URL>`, and then, when asked, creates payment
-//! links, exports the ledger and imports the user directory from the sandbox in loops,
-//! printing each acknowledgement once the desk has returned it (so it is committed):
+//! links, exports the ledger, imports the user directory from the sandbox and edits a
+//! user's KYC form in loops, printing each acknowledgement once the desk has returned
+//! it (so it is committed). Its KYC service always runs, sending the forms left unsent:
 //!
 //! ```text
 //! desk-harness --data-dir DIR --port N [--links PREFIX] [--exports DIR] [--imports]
+//!              [--kyc USER:FIELD]
 //!   link <order reference> <ledger id> <payment id>
 //!   export <rows> <path>
 //!   import <users> <added>
+//!   kyc <n>            (FIELD now holds "Edit <n>")
 //! ```
 //!
 //! The profile's secrets come as one JSON line on stdin (`profile_id`, `access_key`,
@@ -24,6 +27,7 @@ use std::sync::Arc;
 use ito_api::Secret;
 use ito_desk::desk::{Desk, Options};
 use ito_desk::exports::ExportTarget;
+use ito_desk::kyc::KycForms;
 use ito_desk::overview::Currency;
 use ito_desk::payments::Payments;
 use ito_desk::payments::ledger::LedgerFilter;
@@ -49,10 +53,11 @@ struct Args {
     links: Option<String>,
     exports: Option<PathBuf>,
     imports: bool,
+    kyc: Option<(String, String)>,
 }
 
 const USAGE: &str = "usage: desk-harness --data-dir DIR --port N [--links PREFIX] \
-    [--exports DIR] [--imports] < secrets.json";
+    [--exports DIR] [--imports] [--kyc USER:FIELD] < secrets.json";
 
 fn args() -> Result<Args, Failure> {
     let mut args = Args::default();
@@ -70,6 +75,10 @@ fn args() -> Result<Args, Failure> {
             "--port" => args.port = Some(value.parse()?),
             "--links" => args.links = Some(value),
             "--exports" => args.exports = Some(value.into()),
+            "--kyc" => {
+                let (user, field) = value.split_once(':').ok_or("--kyc takes USER:FIELD")?;
+                args.kyc = Some((user.to_owned(), field.to_owned()));
+            }
             _ => return Err(format!("unknown argument {flag}").into()),
         }
     }
@@ -134,8 +143,12 @@ async fn run_desk(args: Args) -> Result<(), Failure> {
             .unwrap_or_else(|| "the listener did not start".into())
             .into());
     };
+    let kyc = KycForms::start(Arc::clone(&desk), Arc::new(|_| {}));
     say(&format!("ready {url}"))?;
     let mut work = tokio::task::JoinSet::new();
+    if let Some((user, field)) = args.kyc {
+        work.spawn(edit_kyc(Arc::clone(&kyc), user, field));
+    }
     if let Some(prefix) = args.links {
         work.spawn(create_links(Arc::clone(&payments), prefix));
     }
@@ -161,6 +174,7 @@ async fn run_desk(args: Args) -> Result<(), Failure> {
         Ok(())
     });
     let ended = work.join_next().await;
+    kyc.shutdown().await;
     payments.shutdown().await;
     desk.shutdown().await;
     match ended {
@@ -227,4 +241,15 @@ async fn import_users(users: Arc<Users>) -> Looped {
             .map_err(|e| e.to_string())?;
         say(&format!("import {} {}", report.users, report.added)).map_err(|e| e.to_string())?;
     }
+}
+
+/// Edits one field of a form again and again, as fast as the desk commits the edits.
+async fn edit_kyc(kyc: Arc<KycForms>, user: String, field: String) -> Looped {
+    for n in 1u64.. {
+        kyc.edit(&user, &field, format!("Edit {n}"))
+            .await
+            .map_err(|e| e.to_string())?;
+        say(&format!("kyc {n}")).map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }

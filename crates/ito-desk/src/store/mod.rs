@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_payments_text_index.sql"),
     include_str!("migrations/0004_users.sql"),
     include_str!("migrations/0005_users_counts.sql"),
+    include_str!("migrations/0006_kyc.sql"),
 ];
 
 /// A cheap handle: one writer connection and one reader connection, each used from

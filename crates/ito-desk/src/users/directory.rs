@@ -734,6 +734,28 @@ pub fn upsert(tx: &Transaction<'_>, profile_id: &str, user: &User, now: i64) -> 
     Ok(!existed)
 }
 
+/// Records the user's KYC status and submission time as the gateway gave them.
+/// Returns the row when it changed.
+pub fn set_kyc(
+    tx: &Transaction<'_>,
+    profile_id: &str,
+    user_id: &str,
+    status: KycState,
+    submitted_at: Option<i64>,
+) -> Result<Option<DirectoryUser>> {
+    let changed = tx
+        .prepare_cached(
+            "UPDATE users SET kyc_status = ?3, kyc_submitted_at = ?4
+             WHERE profile_id = ?1 AND user_id = ?2
+                AND (kyc_status IS NOT ?3 OR kyc_submitted_at IS NOT ?4)",
+        )?
+        .execute(params![profile_id, user_id, status.as_str(), submitted_at])?;
+    if changed == 0 {
+        return Ok(None);
+    }
+    get(tx, profile_id, user_id)
+}
+
 /// Stores a user's balances as fetched now, with the sort keys and `held` bits.
 /// Returns false when the directory no longer holds the user.
 pub fn store_balances(
