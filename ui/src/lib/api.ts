@@ -55,12 +55,17 @@ import type {
   TransactionExportProgress,
   TransactionTotals,
   TransactionsExport,
-  DraftStatus,
-  KycForm,
+  DraftStatus_Serialize,
+  FieldConflict_Serialize,
+  FormField_Serialize,
+  FormSection_Serialize,
+  KycForm_Serialize,
   KycFormChanged_Serialize,
   KycQueue_Serialize,
+  KycReview,
+  QueueGroup_Serialize,
+  QueueUser_Serialize,
   Resolution,
-  Review,
 } from './bindings';
 import { ApiError } from './errors';
 
@@ -99,21 +104,14 @@ export type {
   UserSortBy,
   UserTab,
   UserTransaction,
-  DraftStatus,
-  FieldConflict,
   FieldKind,
   FieldOption,
-  FormField,
-  FormSection,
   Keep,
-  KycForm,
-  QueueGroup,
-  QueueUser,
+  KycCount,
+  KycReview,
+  LocalizedText,
   Resolution,
-  Review,
   SaveState,
-  StatusCount,
-  Text,
 } from './bindings';
 export type CommandError = CommandError_Serialize;
 export type DeskState = DeskState_Serialize;
@@ -156,8 +154,15 @@ export type UserProfileChanges = UserProfileChanges_Deserialize;
 export type UserProfilePreview = UserProfilePreview_Serialize;
 export type UserProfileSaved = UserProfileSaved_Serialize;
 export type UserSort = UserSort_Deserialize;
+export type DraftStatus = DraftStatus_Serialize;
+export type FieldConflict = FieldConflict_Serialize;
+export type FormField = FormField_Serialize;
+export type FormSection = FormSection_Serialize;
+export type KycForm = KycForm_Serialize;
 export type KycFormChanged = KycFormChanged_Serialize;
 export type KycQueue = KycQueue_Serialize;
+export type QueueGroup = QueueGroup_Serialize;
+export type QueueUser = QueueUser_Serialize;
 
 type Outcome<T> = { status: 'ok'; data: T } | { status: 'error'; error: CommandError };
 
@@ -277,7 +282,7 @@ export const kycSaveComplete = (userId: string): Promise<KycForm> => unwrap(comm
 /** Locks the form for review; refused while edits are unsent. */
 export const kycSubmit = (userId: string): Promise<KycForm> => unwrap(commands.kycSubmit(userId));
 /** Test mode only: approves or rejects through the sandbox. */
-export const kycReview = (userId: string, review: Review): Promise<KycForm> =>
+export const kycReview = (userId: string, review: KycReview): Promise<KycForm> =>
   unwrap(commands.kycReview(userId, review));
 /** The profile's users by what KYC needs from staff, with counts. */
 export const kycQueue = (): Promise<KycQueue> => unwrap(commands.kycQueue());

@@ -2,7 +2,16 @@
 // its edits. The form knows nothing of who fills it in: staff through the merchant's
 // API here, a user through their own (issue 13) with another source, same component.
 import * as api from './api';
-import type { DraftStatus, FormField, FormSection, KycForm, KycState, Resolution, Review, Text } from './api';
+import type {
+  DraftStatus,
+  FormField,
+  FormSection,
+  KycForm,
+  KycReview,
+  KycState,
+  LocalizedText,
+  Resolution,
+} from './api';
 import { isCountryCode } from './countries';
 import type { Locale } from './i18n/index.svelte';
 import { characterCount, validEmail, type FieldProblem } from './payments';
@@ -25,7 +34,7 @@ export interface KycSource {
   saveComplete(): Promise<KycForm>;
   submit(): Promise<KycForm>;
   /** Absent where the source cannot review (no Approve or Reject then). */
-  review?: (review: Review) => Promise<KycForm>;
+  review?: (review: KycReview) => Promise<KycForm>;
   /** Returns the function that stops listening. */
   onChange(handler: (change: KycChange) => void): () => void;
 }
@@ -73,7 +82,7 @@ export function merchantKycSource(userId: string): KycSource {
   };
 }
 
-export const localized = (text: Text, locale: Locale): string => text[locale] || text.en || text.ja;
+export const localized = (text: LocalizedText, locale: Locale): string => text[locale] || text.en || text.ja;
 
 export const formFields = (sections: readonly FormSection[]): FormField[] => sections.flatMap((s) => s.fields);
 
