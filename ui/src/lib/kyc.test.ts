@@ -77,7 +77,9 @@ describe('fieldProblem', () => {
     expect(fieldProblem(field({ kind: 'country' }), 'XX')).toEqual({ key: 'users.form.country_format' });
     expect(fieldProblem(field({ kind: 'country' }), 'JP')).toBeUndefined();
     expect(fieldProblem(field({ kind: 'phone' }), '03-1234-5678')).toEqual({ key: 'users.form.phone_format' });
-    expect(fieldProblem(field({ kind: 'phone' }), '+81 90 1234 5678')).toBeUndefined();
+    expect(fieldProblem(field({ kind: 'phone' }), '+819012345678')).toBeUndefined();
+    // E.164 has no separators, and the gateway does not take them out.
+    expect(fieldProblem(field({ kind: 'phone' }), '+81 90 1234 5678')).toEqual({ key: 'users.form.phone_format' });
     const select = field({ kind: 'select', options: [{ value: 'passport', label: { en: 'Passport', ja: '旅券' } }] });
     expect(fieldProblem(select, 'passport')).toBeUndefined();
     expect(fieldProblem(select, 'licence')).toEqual({ key: 'kyc.validation.option' });

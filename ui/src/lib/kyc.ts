@@ -16,7 +16,7 @@ import { isCountryCode } from './countries';
 import type { Locale } from './i18n/index.svelte';
 import { characterCount, validEmail, type FieldProblem } from './payments';
 import { session } from './session.svelte';
-import { normalizePhone, validPhone } from './user-form';
+import { validPhone } from './user-form';
 
 /** Something changed behind the open form: its save state, or its review status. */
 export interface KycChange {
@@ -149,7 +149,7 @@ export function fieldProblem(field: FormField, raw: string | undefined): FieldPr
     case 'country':
       return isCountryCode(value.toUpperCase()) ? undefined : { key: 'users.form.country_format' };
     case 'phone':
-      return validPhone(normalizePhone(value)) ? undefined : { key: 'users.form.phone_format' };
+      return validPhone(value) ? undefined : { key: 'users.form.phone_format' };
     case 'select':
       return field.options.length === 0 || field.options.some((o) => o.value === value)
         ? undefined
