@@ -13,6 +13,8 @@ const backend = vi.hoisted(() => ({
   onUsersChanged: vi.fn(async () => () => {}),
   onUserDirectoryChanged: vi.fn(async () => () => {}),
   onUserBalanceRefresh: vi.fn(async () => () => {}),
+  kycQueue: vi.fn(),
+  onKycFormChanged: vi.fn(async () => () => {}),
 }));
 vi.mock('./lib/api', () => backend);
 
@@ -113,8 +115,18 @@ describe('App', () => {
     await waitFor(() => expect(document.title).toBe('Users · ITO Merchant Desk'));
   });
 
-  it('shows the empty frame of the screens later issues fill in', async () => {
+  it('opens the KYC queue on its own chunk, empty while the directory is', async () => {
     backend.deskState.mockResolvedValue(desk({ state: 'available', backend: 'Secret Service' }));
+    const group = { total: 0, users: [] };
+    backend.kycQueue.mockResolvedValue({
+      needsAction: group,
+      waiting: group,
+      approved: group,
+      counts: (['not_started', 'draft', 'submitted', 'approved', 'rejected'] as const).map((status) => ({
+        status,
+        count: 0,
+      })),
+    });
     location.hash = '#/kyc';
     render(App);
     expect(await screen.findByText('No KYC submissions yet')).toBeInTheDocument();

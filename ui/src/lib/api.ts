@@ -55,6 +55,17 @@ import type {
   TransactionExportProgress,
   TransactionTotals,
   TransactionsExport,
+  DraftStatus_Serialize,
+  FieldConflict_Serialize,
+  FormField_Serialize,
+  FormSection_Serialize,
+  KycForm_Serialize,
+  KycFormChanged_Serialize,
+  KycQueue_Serialize,
+  KycReview,
+  QueueGroup_Serialize,
+  QueueUser_Serialize,
+  Resolution,
 } from './bindings';
 import { ApiError } from './errors';
 
@@ -93,6 +104,14 @@ export type {
   UserSortBy,
   UserTab,
   UserTransaction,
+  FieldKind,
+  FieldOption,
+  Keep,
+  KycCount,
+  KycReview,
+  LocalizedText,
+  Resolution,
+  SaveState,
 } from './bindings';
 export type CommandError = CommandError_Serialize;
 export type DeskState = DeskState_Serialize;
@@ -135,6 +154,15 @@ export type UserProfileChanges = UserProfileChanges_Deserialize;
 export type UserProfilePreview = UserProfilePreview_Serialize;
 export type UserProfileSaved = UserProfileSaved_Serialize;
 export type UserSort = UserSort_Deserialize;
+export type DraftStatus = DraftStatus_Serialize;
+export type FieldConflict = FieldConflict_Serialize;
+export type FormField = FormField_Serialize;
+export type FormSection = FormSection_Serialize;
+export type KycForm = KycForm_Serialize;
+export type KycFormChanged = KycFormChanged_Serialize;
+export type KycQueue = KycQueue_Serialize;
+export type QueueGroup = QueueGroup_Serialize;
+export type QueueUser = QueueUser_Serialize;
 
 type Outcome<T> = { status: 'ok'; data: T } | { status: 'error'; error: CommandError };
 
@@ -238,6 +266,27 @@ export const refreshUserBalances = (userIds: string[] | null): Promise<RefreshSt
 export const simulateUserTransaction = (userId: string, input: SimulatedTransaction): Promise<Simulated> =>
   unwrap(commands.simulateUserTransaction(userId, input));
 
+// KYC (issue 12).
+/** The form as the gateway holds it with any unsent edits; the copy on this computer (`offline`) when it cannot be reached. */
+export const kycForm = (userId: string): Promise<KycForm> => unwrap(commands.kycForm(userId));
+/** One edit, committed on this computer before the answer and sent after a short pause; empty clears the field. */
+export const kycEdit = (userId: string, field: string, value: string): Promise<DraftStatus> =>
+  unwrap(commands.kycEdit(userId, field, value));
+/** Staff's choice (theirs or yours) for every conflicting field. */
+export const kycResolve = (userId: string, choices: Resolution[]): Promise<KycForm> =>
+  unwrap(commands.kycResolve(userId, choices));
+/** Drops the unsent edits. */
+export const kycDiscard = (userId: string): Promise<KycForm> => unwrap(commands.kycDiscard(userId));
+/** The whole form (`PUT`); an incomplete one is refused naming every missing field. */
+export const kycSaveComplete = (userId: string): Promise<KycForm> => unwrap(commands.kycSaveComplete(userId));
+/** Locks the form for review; refused while edits are unsent. */
+export const kycSubmit = (userId: string): Promise<KycForm> => unwrap(commands.kycSubmit(userId));
+/** Test mode only: approves or rejects through the sandbox. */
+export const kycReview = (userId: string, review: KycReview): Promise<KycForm> =>
+  unwrap(commands.kycReview(userId, review));
+/** The profile's users by what KYC needs from staff, with counts. */
+export const kycQueue = (): Promise<KycQueue> => unwrap(commands.kycQueue());
+
 export type Unlisten = () => void;
 
 /** The active profile (or its mode) changed: every screen re-fetches. */
@@ -279,3 +328,7 @@ export const onUserBalanceRefresh = (handler: (progress: BalanceRefreshProgress)
 /** How a transactions export is going (pages, rows, rate). */
 export const onUserExportProgress = (handler: (progress: TransactionExportProgress) => void): Promise<Unlisten> =>
   events.userExportProgress.listen((event) => handler(event.payload.progress));
+
+/** A KYC form's save state changed (sent, offline, conflict, values refused). */
+export const onKycFormChanged = (handler: (change: KycFormChanged) => void): Promise<Unlisten> =>
+  events.kycFormChanged.listen((event) => handler(event.payload));

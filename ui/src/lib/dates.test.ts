@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatAgo, formatCount, formatDateTime, formatDay, formatUtc } from './dates';
+import { formatAgo, formatCount, formatDateTime, formatDay, formatDuration, formatUtc } from './dates';
 
 const instant = '2026-11-24T10:08:55Z';
 
@@ -51,5 +51,19 @@ describe('formatAgo', () => {
     expect(formatAgo('2026-11-24T07:00:00Z', now, 'en')).toBe('3 hours ago');
     expect(formatAgo('2026-11-23T09:00:00Z', now, 'en')).toBe('yesterday');
     expect(formatAgo('2026-11-24T10:03:00Z', now, 'ja')).toBe('5 分前');
+  });
+});
+
+describe('formatDuration', () => {
+  const MINUTE = 60_000;
+
+  it('says how long, in the largest whole unit, never less than a minute', () => {
+    expect(formatDuration(5_000, 'en')).toBe('1 minute');
+    expect(formatDuration(42 * MINUTE, 'en')).toBe('42 minutes');
+    expect(formatDuration(5 * 60 * MINUTE + 59 * MINUTE, 'en')).toBe('5 hours');
+    expect(formatDuration(3 * 24 * 60 * MINUTE, 'en')).toBe('3 days');
+    expect(formatDuration(3 * 24 * 60 * MINUTE, 'ja')).toBe('3 日');
+    // A submission time a little ahead of this computer's clock.
+    expect(formatDuration(-MINUTE, 'en')).toBe('1 minute');
   });
 });

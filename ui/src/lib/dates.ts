@@ -73,3 +73,11 @@ export function formatAgo(value: string | Date, now: number, locale: string): st
   }
   return format.format(0, 'second');
 }
+
+/** A length of time in its largest whole unit, at least a minute: `3 days`, `5時間`. */
+export function formatDuration(ms: number, locale: string): string {
+  const seconds = Math.max(0, ms) / 1000;
+  const [unit, size] = UNITS.find(([, size]) => seconds >= size) ?? ['minute', 60];
+  const count = Math.max(1, Math.floor(seconds / size));
+  return numberFormat(locale, { style: 'unit', unit, unitDisplay: 'long' }).format(count);
+}

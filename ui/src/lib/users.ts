@@ -32,15 +32,6 @@ export const KYC_TONES: Record<KycState, string> = {
   rejected: 'danger',
 };
 
-/** What each KYC status means for the merchant's staff. */
-export const KYC_EXPLAIN: Record<KycState, MessageKey> = {
-  not_started: 'user.kyc.explain.not_started',
-  draft: 'user.kyc.explain.draft',
-  submitted: 'user.kyc.explain.submitted',
-  approved: 'user.kyc.explain.approved',
-  rejected: 'user.kyc.explain.rejected',
-};
-
 export const CARD_LABELS: Record<CardState, MessageKey> = {
   active: 'user.cards.status.active',
   frozen: 'user.cards.status.frozen',

@@ -11,6 +11,10 @@ const backend = vi.hoisted(() => ({
   userTransactions: vi.fn(),
   onUserExportProgress: vi.fn(async () => () => {}),
   simulateUserTransaction: vi.fn(),
+  kycForm: vi.fn(),
+  kycEdit: vi.fn(),
+  onKycFormChanged: vi.fn(async () => () => {}),
+  onUsersChanged: vi.fn(async () => () => {}),
 }));
 vi.mock('../lib/api', () => backend);
 vi.mock('uplot', () => ({
@@ -254,5 +258,46 @@ describe('UserDetail', () => {
     await screen.findByTestId('user-detail');
     expect(screen.queryByTestId('user-top-up')).toBeNull();
     expect(screen.queryByTestId('user-add-transaction')).toBeNull();
+  });
+
+  it('draws the user’s KYC form on the KYC tab, and the header follows its status', async () => {
+    backend.userDetail.mockResolvedValue(detail({ user: { ...hanako, kycStatus: 'draft' } }));
+    backend.kycForm.mockResolvedValue({
+      userId: 'usr_hanako',
+      status: 'submitted',
+      sections: [
+        {
+          id: 'personal',
+          title: { en: 'Personal details', ja: '本人情報' },
+          fields: [
+            {
+              id: 'legal_name',
+              label: { en: 'Legal name', ja: '氏名' },
+              kind: 'text',
+              required: true,
+              maxLength: 100,
+              pattern: null,
+              options: [],
+            },
+          ],
+        },
+      ],
+      values: { legal_name: '山田 花子' },
+      missing: [],
+      rejectionReason: null,
+      updatedAt: null,
+      submittedAt: '2026-11-24T11:00:00Z',
+      reviewedAt: null,
+      locked: true,
+      draft: { state: 'saved', unsent: [], conflicts: [], fieldErrors: {}, message: null },
+      testMode: true,
+      offline: false,
+    });
+    render(UserDetail, { id: 'usr_hanako', tab: 'kyc' });
+    const form = await screen.findByTestId('kyc-form');
+    expect(backend.kycForm).toHaveBeenCalledWith('usr_hanako');
+    expect(within(form).getByTestId('kyc-value-legal_name')).toHaveTextContent('山田 花子');
+    await waitFor(() => expect(screen.getByTestId('user-kyc')).toHaveAttribute('data-kyc-status', 'submitted'));
+    expect(screen.getByTestId('user-kyc-status')).toHaveTextContent('Waiting for review');
   });
 });
