@@ -43,6 +43,14 @@ const COMMANDS: &[&str] = &[
     "cancel_user_export",
     "refresh_user_balances",
     "simulate_user_transaction",
+    "kyc_form",
+    "kyc_edit",
+    "kyc_resolve",
+    "kyc_discard",
+    "kyc_save_complete",
+    "kyc_submit",
+    "kyc_review",
+    "kyc_queue",
 ];
 
 fn main() {

@@ -95,6 +95,33 @@ pub fn export(path: &std::path::Path) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    /// Every command the bindings offer is granted by name in the capability file
+    /// (and so declared in `build.rs`, or the build would refuse the grant): a command
+    /// added without its grant fails here rather than in the window.
+    #[test]
+    fn every_command_is_granted() {
+        let bindings = std::fs::read_to_string(super::PATH).unwrap();
+        let capability = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/capabilities/main.json"
+        ))
+        .unwrap();
+        let commands: Vec<&str> = bindings
+            .split("TAURI_INVOKE(\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        assert!(commands.len() > 40, "{commands:?}");
+        let missing: Vec<&&str> = commands
+            .iter()
+            .filter(|c| !capability.contains(&format!("\"allow-{}\"", c.replace('_', "-"))))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "not granted in capabilities/main.json: {missing:?}"
+        );
+    }
+
     #[test]
     fn bindings_are_fresh() {
         let dir = tempfile::tempdir().unwrap();
