@@ -73,7 +73,7 @@ pub struct Draft {
     pub last_error: Option<String>,
     pub attempts: u32,
     pub next_attempt_at: Option<i64>,
-    pub edited_at: i64,
+    pub unsent_since: i64,
 }
 
 impl Draft {
@@ -90,7 +90,7 @@ impl Draft {
             last_error: None,
             attempts: 0,
             next_attempt_at: None,
-            edited_at: now,
+            unsent_since: now,
         }
     }
 
@@ -122,6 +122,9 @@ impl Draft {
     /// Records one edit: an empty value clears the field. It answers any conflict on
     /// the field and any refusal of its old value, and falls due at `due`.
     pub fn edit(&mut self, field: &str, value: String, now: i64, due: i64) {
+        if !self.has_changes() {
+            self.unsent_since = now;
+        }
         if value.trim().is_empty() {
             self.local.remove(field);
         } else {
@@ -129,7 +132,6 @@ impl Draft {
         }
         self.field_errors.remove(field);
         self.conflicts.retain(|c| c.field != field);
-        self.edited_at = now;
         if self.state == SaveState::Invalid && self.field_errors.is_empty() {
             self.last_error = None;
         }
@@ -206,7 +208,7 @@ impl Draft {
         self.gateway = answer;
         self.attempts = 0;
         self.last_error = None;
-        let due = self.next_attempt_at.unwrap_or(self.edited_at);
+        let due = self.next_attempt_at.unwrap_or(self.unsent_since);
         self.restate(due);
     }
 
@@ -298,7 +300,7 @@ fn parse<T: for<'de> Deserialize<'de>>(s: &str) -> rusqlite::Result<T> {
 }
 
 const COLUMNS: &str = "profile_id, user_id, gateway, local_values, state, conflicts, \
-    field_errors, last_error, attempts, next_attempt_at, edited_at";
+    field_errors, last_error, attempts, next_attempt_at, unsent_since";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Draft> {
     Ok(Draft {
@@ -312,7 +314,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Draft> {
         last_error: r.get(7)?,
         attempts: r.get(8)?,
         next_attempt_at: r.get(9)?,
-        edited_at: r.get(10)?,
+        unsent_since: r.get(10)?,
     })
 }
 
@@ -341,7 +343,7 @@ pub fn put(tx: &Transaction<'_>, d: &Draft) -> Result<()> {
         d.last_error,
         d.attempts,
         d.next_attempt_at,
-        d.edited_at
+        d.unsent_since
     ])?;
     Ok(())
 }
@@ -367,11 +369,15 @@ pub fn all_due(tx: &Transaction<'_>, now: i64) -> Result<()> {
     Ok(())
 }
 
-/// The forms due by `now`, oldest edit first: the order they are sent in.
+/// The forms to send now, in the order their unsent edits began: every form due by
+/// `now`, and before them any waiting form whose edits are older, even if its own
+/// back-off or pause has not ended. No form's edits overtake an older form's.
 pub fn due(conn: &Connection, now: i64) -> Result<Vec<(String, String)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT profile_id, user_id FROM kyc_forms
-         WHERE next_attempt_at <= ?1 ORDER BY edited_at, user_id",
+         WHERE next_attempt_at IS NOT NULL AND unsent_since <= (
+            SELECT MAX(unsent_since) FROM kyc_forms WHERE next_attempt_at <= ?1)
+         ORDER BY unsent_since, user_id",
     )?;
     let rows = stmt.query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -120,10 +120,16 @@ pub struct KycForm {
 }
 
 impl KycForm {
-    fn new(gateway: &Kyc, draft: Option<&Draft>, test_mode: bool, offline: bool) -> Self {
+    fn new(
+        user_id: &str,
+        gateway: &Kyc,
+        draft: Option<&Draft>,
+        test_mode: bool,
+        offline: bool,
+    ) -> Self {
         let values = draft.map_or(&gateway.values, |d| &d.local);
         Self {
-            user_id: draft.map(|d| d.user_id.clone()).unwrap_or_default(),
+            user_id: user_id.to_owned(),
             status: gateway.status.into(),
             sections: schema::sections(&gateway.schema),
             missing: schema::missing(&gateway.schema, values),
@@ -139,9 +145,9 @@ impl KycForm {
         }
     }
 
-    fn for_user(mut self, user_id: &str) -> Self {
-        user_id.clone_into(&mut self.user_id);
-        self
+    /// The form as the local copy has it.
+    fn of(d: &Draft, test_mode: bool) -> Self {
+        Self::new(&d.user_id, &d.gateway, Some(d), test_mode, false)
     }
 }
 
@@ -308,7 +314,7 @@ impl KycForms {
             Ok(k) => k,
             Err(e) if e.is_transient() => {
                 return match self.draft(&profile.id, user_id).await? {
-                    Some(d) => Ok(KycForm::new(&d.gateway, Some(&d), test_mode, true)),
+                    Some(d) => Ok(KycForm::new(user_id, &d.gateway, Some(&d), test_mode, true)),
                     None => Err(e.into()),
                 };
             }
@@ -316,7 +322,13 @@ impl KycForms {
         };
         let draft = self.adopt(&profile.id, user_id, gateway.clone()).await?;
         self.record_status(&profile.id, user_id, &gateway).await?;
-        Ok(KycForm::new(&gateway, draft.as_ref(), test_mode, false).for_user(user_id))
+        Ok(KycForm::new(
+            user_id,
+            &gateway,
+            draft.as_ref(),
+            test_mode,
+            false,
+        ))
     }
 
     /// Takes the gateway's form as read: a new copy for an editable form, a merge
@@ -426,12 +438,7 @@ impl KycForms {
             .await?;
         self.form_changed(&draft);
         self.wake.notify_one();
-        Ok(KycForm::new(
-            &draft.gateway,
-            Some(&draft),
-            profile.mode == Mode::Test,
-            false,
-        ))
+        Ok(KycForm::of(&draft, profile.mode == Mode::Test))
     }
 
     /// Drops the unsent edits: the form goes back to what the gateway holds.
@@ -474,12 +481,7 @@ impl KycForms {
             .await?
             .ok_or_else(|| refused(locked_message(gateway.status)))?;
         if draft.state == SaveState::Conflict {
-            return Ok(KycForm::new(
-                &draft.gateway,
-                Some(&draft),
-                profile.mode == Mode::Test,
-                false,
-            ));
+            return Ok(KycForm::of(&draft, profile.mode == Mode::Test));
         }
         let sent: KycValues = draft
             .local
@@ -491,14 +493,8 @@ impl KycForms {
         let d = self
             .settle_sent(&profile.id, user_id, &sent, answer)
             .await?;
-        self.form(user_id).await.or_else(|_| {
-            Ok(KycForm::new(
-                &d.gateway,
-                Some(&d),
-                profile.mode == Mode::Test,
-                false,
-            ))
-        })
+        self.record_status(&profile.id, user_id, &d.gateway).await?;
+        Ok(KycForm::of(&d, profile.mode == Mode::Test))
     }
 
     /// Sends what is unsent, then submits the form for review. Refused while edits
@@ -645,14 +641,15 @@ impl KycForms {
         }
     }
 
-    /// Sends one form's unsent edits, if still due; a failure is recorded on the form.
+    /// Sends one form's unsent edits, if it still has some to send; a failure is
+    /// recorded on the form.
     async fn send(&self, profile_id: &str, user_id: &str) -> Result<()> {
         let turn = self.turn(profile_id, user_id)?;
         let _turn = turn.lock().await;
         let Some(d) = self.draft(profile_id, user_id).await? else {
             return Ok(());
         };
-        if d.next_attempt_at.is_none_or(|at| at > now_ms()) {
+        if d.next_attempt_at.is_none() {
             return Ok(());
         }
         let outcome = match profiles::get(self.store(), profile_id).await {

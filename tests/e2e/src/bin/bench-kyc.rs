@@ -152,7 +152,7 @@ fn bare_commits(db: &std::path::Path, user: &str) -> Result<Vec<f64>> {
         let t0 = Instant::now();
         let tx = conn.unchecked_transaction()?;
         tx.execute(
-            "UPDATE kyc_forms SET local_values = ?1, edited_at = ?2 WHERE user_id = ?3",
+            "UPDATE kyc_forms SET local_values = ?1, unsent_since = ?2 WHERE user_id = ?3",
             rusqlite::params![values, i64::try_from(i)?, user],
         )?;
         tx.commit()?;

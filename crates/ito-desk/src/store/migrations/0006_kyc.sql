@@ -20,8 +20,8 @@ CREATE TABLE kyc_forms (
     -- Failed sends in a row, for the back-off; NULL next_attempt_at: nothing to send.
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at INTEGER,
-    -- The last local edit (unix ms): pending forms are sent oldest first.
-    edited_at       INTEGER NOT NULL,
+    -- Since when the form has had unsent edits (unix ms): forms are sent in that order.
+    unsent_since    INTEGER NOT NULL,
     PRIMARY KEY (profile_id, user_id)
 ) WITHOUT ROWID;
 CREATE INDEX kyc_forms_due ON kyc_forms (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
