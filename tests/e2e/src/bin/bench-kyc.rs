@@ -126,6 +126,13 @@ async fn run() -> Result<()> {
         ip50 / bp50,
         ip99 / bp99
     );
+    let mut slowest: Vec<(usize, f64)> = ipc.iter().copied().enumerate().collect();
+    slowest.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let slowest: Vec<String> = slowest[..10]
+        .iter()
+        .map(|(i, ms)| format!("#{i} {ms:.0}"))
+        .collect();
+    println!("  slowest edits from the window: {}", slowest.join(", "));
     println!(
         "  aim: p99 <= 10 ms ({}) and <= 2x the bare commit ({})",
         if ip99 <= 10.0 { "met" } else { "missed" },
