@@ -469,6 +469,21 @@ pub async fn until(c: &Client, what: &str, script: &str, secs: u64) -> Result<()
     }
 }
 
+/// Shows the window in `lang` (`en`, `ja`) through the top bar's switch.
+pub async fn language(c: &Client, lang: &str) -> Result<()> {
+    find(c, "language-switch", 5)
+        .await?
+        .select_by_value(lang)
+        .await?;
+    until(
+        c,
+        "the language",
+        &format!("document.documentElement.lang === '{lang}'"),
+        10,
+    )
+    .await
+}
+
 /// Saves a PNG of the window under `artifacts/e2e/`.
 pub async fn screenshot(c: &Client, name: &str) -> Result<PathBuf> {
     let dir = workspace().join("artifacts/e2e");

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use fantoccini::Locator;
 use ito_desk_e2e::{
-    FirstStart, Result, add_profile, find, screenshot, separate_sandbox, switch_profile, testid,
-    until,
+    FirstStart, Result, add_profile, find, language, screenshot, separate_sandbox, switch_profile,
+    testid, until,
 };
 
 const SCREENS: [&str; 7] = [
@@ -115,17 +115,7 @@ async fn scenario(c: &fantoccini::Client, home: &std::path::Path) -> Result<()> 
 
     // Every screen in English, then in Japanese.
     for lang in ["en", "ja"] {
-        find(c, "language-switch", 5)
-            .await?
-            .select_by_value(lang)
-            .await?;
-        until(
-            c,
-            "the language",
-            &format!("document.documentElement.lang === '{lang}'"),
-            10,
-        )
-        .await?;
+        language(c, lang).await?;
         for (i, screen) in SCREENS.iter().enumerate() {
             find(c, &format!("nav-{screen}"), 5).await?.click().await?;
             until(

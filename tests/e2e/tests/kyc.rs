@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 use fantoccini::Client;
-use ito_desk_e2e::{FirstStart, Result, find, screenshot, testid, until};
+use ito_desk_e2e::{FirstStart, Result, find, language, screenshot, testid, until};
 
 /// Values the gateway accepts for every required field, in the form's order.
 const COMPLETE: [(&str, &str); 13] = [
@@ -48,20 +48,6 @@ async fn the_kyc_form_and_queue_in_japanese_and_english() -> Result<()> {
     let app = FirstStart::new().await?;
     let outcome = pictures(&app.client).await;
     app.finish("kyc-screens", outcome).await
-}
-
-async fn language(c: &Client, lang: &str) -> Result<()> {
-    find(c, "language-switch", 5)
-        .await?
-        .select_by_value(lang)
-        .await?;
-    until(
-        c,
-        "the language",
-        &format!("document.documentElement.lang === '{lang}'"),
-        10,
-    )
-    .await
 }
 
 /// Waits for the first Overview: the embedded sandbox answers.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use fantoccini::Client;
 use fantoccini::key::Key;
-use ito_desk_e2e::{FirstStart, Result, binary, find, screenshot, testid, until};
+use ito_desk_e2e::{FirstStart, Result, binary, find, language, screenshot, testid, until};
 
 /// What `ito-sandbox` gives the demo merchant (`SeedOptions::DEMO`): ten users, their
 /// KYC in each of the five states twice over, 30 transactions each.
@@ -75,20 +75,6 @@ async fn every_users_screen_in_japanese_and_english() -> Result<()> {
 async fn started_in(c: &Client, lang: &str) -> Result<()> {
     find(c, "overview-balances", 60).await?;
     language(c, lang).await
-}
-
-async fn language(c: &Client, lang: &str) -> Result<()> {
-    find(c, "language-switch", 5)
-        .await?
-        .select_by_value(lang)
-        .await?;
-    until(
-        c,
-        "the language",
-        &format!("document.documentElement.lang === '{lang}'"),
-        10,
-    )
-    .await
 }
 
 /// Opens the Users list and waits for the demo users, each with its balances fetched
