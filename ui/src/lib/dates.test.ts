@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { formatAgo, formatCount, formatDateTime, formatDay, formatDuration, formatUtc } from './dates';
+import {
+  formatAgo,
+  formatCount,
+  formatDateTime,
+  formatDay,
+  formatDayInput,
+  formatDuration,
+  formatUtc,
+  parseDayInput,
+} from './dates';
 
 const instant = '2026-11-24T10:08:55Z';
 
@@ -25,6 +34,73 @@ describe('formatDay', () => {
   it('formats a calendar day per locale without shifting it', () => {
     expect(formatDay('2026-11-01', 'en')).toBe('Nov 1');
     expect(formatDay('2026-11-01', 'ja')).toBe('11月1日');
+  });
+});
+
+describe('formatDayInput', () => {
+  it('writes a day year first, with the language’s separator', () => {
+    expect(formatDayInput('2026-11-04', 'ja')).toBe('2026/11/04');
+    expect(formatDayInput('2026-11-04', 'en')).toBe('2026-11-04');
+  });
+
+  it('shows nothing for no day', () => {
+    expect(formatDayInput('', 'ja')).toBe('');
+    expect(formatDayInput('11/04/2026', 'en')).toBe('');
+  });
+});
+
+describe('parseDayInput', () => {
+  it('reads a day typed the Japanese or the ISO way', () => {
+    expect(parseDayInput('2026/11/24')).toBe('2026-11-24');
+    expect(parseDayInput('2026-11-24')).toBe('2026-11-24');
+    expect(parseDayInput('2026.11.24')).toBe('2026-11-24');
+  });
+
+  it('pads a month and day typed with one digit', () => {
+    expect(parseDayInput('2026/1/5')).toBe('2026-01-05');
+  });
+
+  it('reads what a Japanese input method types', () => {
+    expect(parseDayInput('２０２６／１１／２４')).toBe('2026-11-24');
+    expect(parseDayInput('２０２６・１１・２４')).toBe('2026-11-24');
+    expect(parseDayInput('2026ー11ー24')).toBe('2026-11-24');
+    expect(parseDayInput('2026年11月24日')).toBe('2026-11-24');
+    expect(parseDayInput('２０２６年 １月 ５日')).toBe('2026-01-05');
+    expect(parseDayInput('20261124')).toBe('2026-11-24');
+  });
+
+  it('ignores spaces around the day', () => {
+    expect(parseDayInput('  2026/11/24\u3000')).toBe('2026-11-24');
+  });
+
+  it('gives an empty string for a blank field', () => {
+    expect(parseDayInput('')).toBe('');
+    expect(parseDayInput('   ')).toBe('');
+  });
+
+  it('refuses days that do not exist', () => {
+    expect(parseDayInput('2026/02/29')).toBeNull();
+    expect(parseDayInput('2028/02/29')).toBe('2028-02-29');
+    expect(parseDayInput('2026/11/31')).toBeNull();
+    expect(parseDayInput('2026/13/01')).toBeNull();
+    expect(parseDayInput('2026/00/10')).toBeNull();
+    expect(parseDayInput('2026/11/00')).toBeNull();
+    expect(parseDayInput('0999/11/24')).toBeNull();
+  });
+
+  it('refuses orders that can be misread, and half-typed days', () => {
+    expect(parseDayInput('11/24/2026')).toBeNull();
+    expect(parseDayInput('24.11.2026')).toBeNull();
+    expect(parseDayInput('2026/11')).toBeNull();
+    expect(parseDayInput('2026/11/')).toBeNull();
+    expect(parseDayInput('2026-11/24')).toBeNull();
+    expect(parseDayInput('yesterday')).toBeNull();
+  });
+
+  it('reads back what formatDayInput writes, in both languages', () => {
+    for (const locale of ['en', 'ja']) {
+      expect(parseDayInput(formatDayInput('2026-03-09', locale))).toBe('2026-03-09');
+    }
   });
 });
 

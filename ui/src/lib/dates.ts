@@ -35,6 +35,46 @@ export function formatDay(isoDay: string, locale: string): string {
   return dateTimeFormat(locale, { month: 'short', day: 'numeric', timeZone: 'UTC' }).format(date);
 }
 
+/**
+ * A day as a date field shows it: year, month, day in every language, as only that order
+ * cannot be misread, with the separator the language writes (`2026/11/24` in Japanese,
+ * `2026-11-24` in English). Anything but a `YYYY-MM-DD` day comes back as ''.
+ */
+export function formatDayInput(isoDay: string, locale: string): string {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(isoDay);
+  if (!match) return '';
+  return match.slice(1).join(locale === 'ja' ? '/' : '-');
+}
+
+const DAY_PATTERNS = [
+  /^(?<year>[1-9]\d{3})(?<sep>[-/.・ー])(?<month>\d{1,2})\k<sep>(?<day>\d{1,2})$/,
+  /^(?<year>[1-9]\d{3})年\s*(?<month>\d{1,2})月\s*(?<day>\d{1,2})日$/,
+  /^(?<year>[1-9]\d{3})(?<month>\d{2})(?<day>\d{2})$/,
+];
+
+/**
+ * A day typed in a date field, as `YYYY-MM-DD`: year first, then month and day, separated by
+ * `-`, `/` or `.`, written `2026年11月24日`, or as eight digits. A Japanese input method's
+ * full-width characters count as their plain forms, and its `・` and `ー` (what the `/` and
+ * `-` keys type there) as separators. '' for a blank field, and null for anything else, a
+ * day that does not exist included.
+ */
+export function parseDayInput(text: string): string | null {
+  const typed = text.normalize('NFKC').trim();
+  if (typed === '') return '';
+  for (const pattern of DAY_PATTERNS) {
+    const groups = pattern.exec(typed)?.groups;
+    if (!groups) continue;
+    const [year, month, day] = [groups.year, groups.month, groups.day].map(Number) as [number, number, number];
+    const date = new Date(Date.UTC(2000, 0, 1));
+    date.setUTCFullYear(year, month - 1, day);
+    // Date rolls a 31st of November over into December: such a day does not exist.
+    if (date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return null;
+    return `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+  }
+  return null;
+}
+
 export function formatCount(value: number | bigint, locale: string): string {
   return numberFormat(locale).format(value);
 }
