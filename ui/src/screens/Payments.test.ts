@@ -144,6 +144,29 @@ describe('Payments', () => {
     );
   });
 
+  it('takes the date range the Japanese way in the Japanese UI', async () => {
+    setLocale('ja');
+    render(Payments);
+    await waitFor(() => expect(backend.paymentsPage).toHaveBeenCalledTimes(1));
+    const from = screen.getByTestId('payments-filter-from');
+    expect(from).toHaveAttribute('placeholder', 'YYYY/MM/DD');
+    await fireEvent.input(from, { target: { value: '2026/11/01' } });
+    await fireEvent.input(screen.getByTestId('payments-filter-to'), { target: { value: '２０２６／１１／２４' } });
+    await waitFor(() =>
+      expect(backend.paymentsPage).toHaveBeenLastCalledWith(
+        {
+          search: null,
+          status: null,
+          currency: null,
+          createdFrom: new Date(2026, 10, 1).toISOString(),
+          createdTo: new Date(2026, 10, 25).toISOString(),
+        },
+        null,
+        200,
+      ),
+    );
+  });
+
   it('says so when nothing matches the filters', async () => {
     render(Payments);
     await waitFor(() => expect(rows().length).toBeGreaterThan(0));

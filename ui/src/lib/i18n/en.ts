@@ -38,6 +38,8 @@ export const en = {
   'common.remove': 'Remove',
   'common.all': 'All',
   'common.error_title': 'Could not load this data',
+  'common.date.placeholder': 'YYYY-MM-DD',
+  'common.date.invalid': 'Not a valid date. Enter it as {format}.',
 
   'status.pending': 'Pending',
   'status.paid': 'Paid',

@@ -38,6 +38,8 @@ export const ja: Catalogue = {
   'common.remove': '削除',
   'common.all': 'すべて',
   'common.error_title': 'データを読み込めませんでした',
+  'common.date.placeholder': 'YYYY/MM/DD',
+  'common.date.invalid': '有効な日付ではありません。{format} の形式で入力してください。',
 
   'status.pending': '保留中',
   'status.paid': '支払済み',
