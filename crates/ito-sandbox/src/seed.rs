@@ -94,6 +94,10 @@ const CITIES: &[(&str, &str, &str)] = &[
 ];
 
 const DAY_MS: i64 = 86_400_000;
+/// The demo users signed up over this many days, the newest a day or more ago.
+const SIGNUP_DAYS: i64 = 120;
+/// How far back a user's wallet history goes at most.
+const HISTORY_DAYS: i64 = 90;
 
 fn kyc_values(
     rng: &mut impl Rng,
@@ -202,7 +206,7 @@ pub fn populate(
         } else {
             ["US", "GB", "AU", "SG"][i % 4]
         };
-        let created_at = now - 120 * DAY_MS + i as i64;
+        let created_at = signup_time(&mut rng, i, opts.users, now);
         let new = users::NewUser {
             email: format!("{stem}.{}@example.jp", ids::alphanumeric(6).to_lowercase()),
             name: name.to_owned(),
@@ -219,6 +223,10 @@ pub fn populate(
             created_at,
         )?;
 
+        // KYC and cards come a day apart after signing up, closer for a user who signed up
+        // lately, so that none is dated before the user or after now.
+        let pace = ((now - created_at) / 8).min(DAY_MS);
+        let after = |steps: i64| created_at + steps * pace;
         let status = Status::ALL[i % Status::ALL.len()];
         if status != Status::NotStarted {
             let mut values = kyc_values(&mut rng, name, kana, nationality, &phone);
@@ -234,6 +242,7 @@ pub fn populate(
                 });
             }
             let reviewed = matches!(status, Status::Approved | Status::Rejected);
+            let (submitted_at, reviewed_at) = (after(1), after(2));
             kyc::store(
                 conn,
                 &user.id,
@@ -242,17 +251,17 @@ pub fn populate(
                     values,
                     rejection_reason: (status == Status::Rejected)
                         .then(|| "本人確認書類の画像が不鮮明です / The identity document image is not legible.".to_owned()),
-                    submitted_at: (status != Status::Draft).then_some(now - 30 * DAY_MS),
-                    reviewed_at: reviewed.then_some(now - 29 * DAY_MS),
-                    updated_at: Some(now - 29 * DAY_MS),
+                    submitted_at: (status != Status::Draft).then_some(submitted_at),
+                    reviewed_at: reviewed.then_some(reviewed_at),
+                    updated_at: Some(if reviewed { reviewed_at } else { submitted_at }),
                 },
             )?;
         }
         if status == Status::Approved {
-            cards::insert(conn, &user.id, Currency::Jpy, now - 28 * DAY_MS)?;
+            cards::insert(conn, &user.id, Currency::Jpy, after(3))?;
             n_cards += 1;
             if !japanese {
-                cards::insert(conn, &user.id, Currency::Usd, now - 27 * DAY_MS)?;
+                cards::insert(conn, &user.id, Currency::Usd, after(4))?;
                 n_cards += 1;
             }
         }
@@ -263,25 +272,37 @@ pub fn populate(
             &user.id,
             japanese,
             opts.transactions_per_user,
+            created_at,
             now,
         )?;
     }
     Ok((opts.users, n_tx, n_cards))
 }
 
-/// `count` transactions spread over the last 90 days, oldest first so that their
-/// order matches their dates; debits never overdraw.
+/// When user `i` of `users` signed up: each in its own equal slice of the signup days, at a
+/// random moment of it, so that the users are spread out, in the order of `i`, none in the
+/// last day.
+fn signup_time(rng: &mut impl Rng, i: usize, users: usize, now: i64) -> i64 {
+    let first = now - SIGNUP_DAYS * DAY_MS;
+    let slice = ((SIGNUP_DAYS - 1) * DAY_MS / users.max(1) as i64).max(1);
+    first + i as i64 * slice + rng.random_range(0..slice)
+}
+
+/// `count` transactions spread from after `signed_up` (or the last 90 days, for an older
+/// user) to now, oldest first so that their order matches their dates; debits never
+/// overdraw.
 fn history(
     conn: &Connection,
     rng: &mut impl Rng,
     user_id: &str,
     japanese: bool,
     count: usize,
+    signed_up: i64,
     now: i64,
 ) -> Result<usize> {
     let mut totals: HashMap<&'static str, (Currency, Decimal, Decimal)> = HashMap::new();
-    let start = now - 90 * DAY_MS;
-    let step = (90 * DAY_MS) / (count.max(1) as i64);
+    let start = signed_up.max(now - HISTORY_DAYS * DAY_MS);
+    let step = (now - start) / (count.max(1) as i64);
     for n in 0..count {
         let currency = match rng.random_range(0..10) {
             0 => Currency::SgpUsd,
@@ -357,7 +378,7 @@ fn history(
             Settlement::Completed => *available += signed,
             Settlement::Pending => *pending += signed,
         }
-        transactions::insert_row(conn, user_id, &t, start + n as i64 * step)?;
+        transactions::insert_row(conn, user_id, &t, start + (n as i64 + 1) * step)?;
     }
     for (currency, available, pending) in totals.into_values() {
         transactions::write_balance(conn, user_id, currency, available, pending)?;
@@ -392,5 +413,97 @@ impl Db {
             password: SEED_PASSWORD,
             elapsed_ms: started.elapsed().as_millis(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    use super::*;
+
+    #[test]
+    fn signups_are_spread_over_the_days_in_order_and_none_in_the_last_one() {
+        let now = 1_800_000_000_000;
+        for users in [1, 2, 10, 1_000] {
+            let days = |seed: u64| {
+                let mut rng = StdRng::seed_from_u64(seed);
+                (0..users)
+                    .map(|i| signup_time(&mut rng, i, users, now))
+                    .collect::<Vec<_>>()
+            };
+            let times = days(7);
+            assert!(times.windows(2).all(|w| w[0] < w[1]), "{users} in order");
+            assert!(times[0] >= now - SIGNUP_DAYS * DAY_MS, "{users}");
+            assert!(times[users - 1] < now - DAY_MS, "{users}");
+            if users >= 10 {
+                let spread = times[users - 1] - times[0];
+                assert!(spread > 90 * DAY_MS, "{users} over {spread} ms");
+            }
+            assert_eq!(days(7), times, "the same draws, the same days");
+        }
+    }
+
+    #[test]
+    fn the_demo_users_history_kyc_and_cards_come_after_they_signed_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("s.db")).unwrap();
+        let before = ids::now_ms();
+        db.seed(None, SeedOptions::DEMO).unwrap();
+        let after = ids::now_ms();
+        let column = |conn: &Connection, sql: &str, user: &str| -> Vec<i64> {
+            conn.prepare(sql)
+                .unwrap()
+                .query_map([user], |r| r.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        db.read_now(|conn| {
+            let users: Vec<(String, i64)> = conn
+                .prepare("SELECT id, created_at FROM users ORDER BY seq")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            assert_eq!(users.len(), SeedOptions::DEMO.users);
+            assert!(users.windows(2).all(|w| w[0].1 < w[1].1), "{users:?}");
+            assert!(users[0].1 >= before - SIGNUP_DAYS * DAY_MS);
+            assert!(users[users.len() - 1].1 < after - DAY_MS);
+            assert!(
+                users[users.len() - 1].1 - users[0].1 > 90 * DAY_MS,
+                "{users:?}"
+            );
+            let mut dated = 0;
+            for (id, signed_up) in &users {
+                let history = column(
+                    conn,
+                    "SELECT created_at FROM transactions WHERE user_id = ?1 ORDER BY seq",
+                    id,
+                );
+                assert_eq!(history.len(), SeedOptions::DEMO.transactions_per_user);
+                assert!(
+                    history[0] > *signed_up,
+                    "{id}: {history:?} from {signed_up}"
+                );
+                assert!(history.windows(2).all(|w| w[0] < w[1]), "{id}: {history:?}");
+                assert!(history[history.len() - 1] <= after, "{id}: {history:?}");
+                let kyc = column(
+                    conn,
+                    "SELECT t FROM (SELECT submitted_at AS t FROM kyc WHERE user_id = ?1
+                         UNION ALL SELECT reviewed_at FROM kyc WHERE user_id = ?1
+                         UNION ALL SELECT updated_at FROM kyc WHERE user_id = ?1)
+                     WHERE t IS NOT NULL",
+                    id,
+                );
+                let cards = column(conn, "SELECT created_at FROM cards WHERE user_id = ?1", id);
+                for t in kyc.iter().chain(&cards) {
+                    assert!(*signed_up < *t && *t <= after, "{id}: {t} from {signed_up}");
+                }
+                dated += kyc.len() + cards.len();
+            }
+            assert!(dated > 0, "no KYC or card to check");
+            Ok(())
+        })
+        .unwrap();
     }
 }
