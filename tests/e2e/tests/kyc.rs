@@ -89,16 +89,13 @@ async fn open_form(c: &Client, user: &str) -> Result<()> {
     Ok(())
 }
 
-/// Enters a value as staff would: typed into a text field, chosen in a menu; a date
-/// field takes it whole (WebKit's date input has no keyboard entry to drive).
+/// Enters a value as staff would: typed into a field (a day in ISO form, which the
+/// date field reads in either language), chosen in a menu.
 async fn fill(c: &Client, field: &str, value: &str) -> Result<()> {
     let id = format!("kyc-field-{field}");
     let el = find(c, &id, 10).await?;
-    let kind = el.attr("type").await?;
     if el.tag_name().await?.eq_ignore_ascii_case("select") {
         el.select_by_value(value).await?;
-    } else if kind.as_deref() == Some("date") {
-        set_value(c, &id, value).await?;
     } else {
         set_value(c, &id, "").await?;
         el.send_keys(value).await?;

@@ -125,7 +125,10 @@ describe('KycForm', () => {
     expect(input('legal_name')).toBeRequired();
     expect(input('contact_email')).not.toBeRequired();
     expect(input('contact_email').type).toBe('email');
-    expect(input('birth_date').type).toBe('date');
+    // A day is typed the way the app's language writes it, not in the WebView's locale.
+    expect(input('birth_date').type).toBe('text');
+    expect(input('birth_date').placeholder).toMatch(/YYYY/i);
+    expect(input('birth_date')).toBeRequired();
     expect(input('phone').type).toBe('tel');
     expect(input('country').tagName).toBe('SELECT');
     expect(within(input('country')).getByRole('option', { name: 'Japan' })).toHaveValue('JP');
@@ -164,6 +167,16 @@ describe('KycForm', () => {
     expect(input('aura').type).toBe('text');
     await fireEvent.input(input('favourite_tea'), { target: { value: '玉露' } });
     expect(source.edit).toHaveBeenCalledWith('favourite_tea', '玉露');
+  });
+
+  it('shows and takes a day the way the app\'s language writes it, and sends it as ISO', async () => {
+    setLocale('ja');
+    const { source } = fake(kycForm({ values: { birth_date: '1990-04-01' } }));
+    render(KycForm, { source });
+    await screen.findByTestId('kyc-form');
+    expect(input('birth_date')).toHaveValue('1990/04/01');
+    await fireEvent.input(input('birth_date'), { target: { value: '1991年5月2日' } });
+    expect(source.edit).toHaveBeenCalledWith('birth_date', '1991-05-02');
   });
 
   it('commits every edit through the source, in order', async () => {
