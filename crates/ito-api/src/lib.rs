@@ -26,7 +26,9 @@ pub use error::{Error, ErrorKind, Failure, FieldErrors, Result};
 pub use ids::{CardId, DeliveryId, LedgerEntryId, PaymentId, TransactionId, UserId};
 pub use merchant::MerchantApi;
 pub use money::{Currency, Money, MoneyError};
-pub use oauth::{AuthorizationRequest, Redirect, TokenSet, UserSession};
+pub use oauth::{
+    AuthorizationRequest, BrowserReply, Loopback, Redirect, RedirectProblem, TokenSet, UserSession,
+};
 pub use observer::{AuthKind, Observer, RequestRecord};
 pub use pages::{Cursor, Page};
 pub use payments::{NewPayment, PaymentCreated, PaymentStatus, Validity, is_valid_email};

@@ -5,16 +5,20 @@
 mod loopback;
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
 use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
 use reqwest::Method;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 use url::Url;
+
+pub use loopback::{BrowserReply, Loopback};
 
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -106,7 +110,7 @@ impl SessionState {
     }
 }
 
-type RefreshHook = Arc<dyn Fn(&TokenSet) + Send + Sync>;
+type RefreshHook = Arc<dyn Fn(TokenSet) -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// A signed-in user's session: use it with [`Client::user`]. Cheap to clone; clones
 /// share the tokens, which it refreshes by itself, one refresh at a time.
@@ -132,8 +136,21 @@ impl UserSession {
     }
 
     /// Called with the new tokens after each refresh, to persist them.
-    pub fn on_refresh(mut self, hook: impl Fn(&TokenSet) + Send + Sync + 'static) -> Self {
-        self.on_refresh = Some(Arc::new(hook));
+    pub fn on_refresh(self, hook: impl Fn(&TokenSet) + Send + Sync + 'static) -> Self {
+        self.on_refresh_async(move |tokens: TokenSet| {
+            hook(&tokens);
+            std::future::ready(())
+        })
+    }
+
+    /// Awaited with the new tokens after each refresh, before the session uses them
+    /// or forgets the old ones: write them to the keychain here. Calls wait for it.
+    pub fn on_refresh_async<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(TokenSet) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.on_refresh = Some(Arc::new(move |tokens| Box::pin(hook(tokens))));
         self
     }
 
@@ -142,11 +159,15 @@ impl UserSession {
         self.state.lock().await.tokens.clone()
     }
 
+    async fn lock(&self) -> OwnedMutexGuard<SessionState> {
+        Arc::clone(&self.state).lock_owned().await
+    }
+
     /// A usable access token, refreshed first when it is about to expire.
     pub(crate) async fn access_token(&self, client: &Client) -> Result<Secret> {
-        let mut state = self.state.lock().await;
+        let mut state = self.lock().await;
         if Utc::now() >= state.renew_at && state.tokens.refresh_token.is_some() {
-            self.refresh_locked(client, &mut state).await?;
+            state = self.refresh_locked(client, state).await?;
         }
         Ok(state.tokens.access_token.clone())
     }
@@ -157,45 +178,62 @@ impl UserSession {
         client: &Client,
         used: &Secret,
     ) -> Result<bool> {
-        let mut state = self.state.lock().await;
+        let state = self.lock().await;
         if state.tokens.access_token != *used {
             return Ok(true);
         }
         if state.tokens.refresh_token.is_none() {
             return Ok(false);
         }
-        self.refresh_locked(client, &mut state).await?;
+        self.refresh_locked(client, state).await?;
         Ok(true)
     }
 
     /// Refreshes now, whatever the expiry (for example after a password change).
     pub async fn refresh(&self, client: &Client) -> Result<TokenSet> {
-        let mut state = self.state.lock().await;
-        self.refresh_locked(client, &mut state).await?;
+        let state = self.lock().await;
+        let state = self.refresh_locked(client, state).await?;
         Ok(state.tokens.clone())
     }
 
-    async fn refresh_locked(&self, client: &Client, state: &mut SessionState) -> Result<()> {
-        let refresh = state
-            .tokens
-            .refresh_token
-            .clone()
-            .ok_or_else(|| Error::Authorization("this session has no refresh token".into()))?;
-        let tokens = client
-            .refresh_user_tokens(&refresh)
-            .await
-            .map_err(|e| match e {
-                // A spent or revoked refresh token ends the session: sign in again.
-                Error::BadRequest(f) if f.code.as_deref() == Some("invalid_grant") => {
-                    Error::Unauthorized(f)
-                }
-                other => other,
-            })?;
-        if let Some(hook) = &self.on_refresh {
-            hook(&tokens);
-        }
-        *state = SessionState::new(tokens);
-        Ok(())
+    /// Refreshes on a task of its own, which holds the lock to the end: once sent,
+    /// the old refresh token is spent, so a caller that gives up (a dropped future)
+    /// must not take the new tokens, or their persisting, down with it. The future is
+    /// boxed and declared `Send` because a refresh is itself a call, whose future
+    /// contains this one.
+    fn refresh_locked(
+        &self,
+        client: &Client,
+        mut state: OwnedMutexGuard<SessionState>,
+    ) -> BoxFuture<'static, Result<OwnedMutexGuard<SessionState>>> {
+        let client = client.clone();
+        let hook = self.on_refresh.clone();
+        let task = tokio::spawn(async move {
+            let refresh =
+                state.tokens.refresh_token.clone().ok_or_else(|| {
+                    Error::Authorization("this session has no refresh token".into())
+                })?;
+            let tokens = client
+                .refresh_user_tokens(&refresh)
+                .await
+                .map_err(|e| match e {
+                    // A spent or revoked refresh token ends the session: sign in again.
+                    Error::BadRequest(f) if f.code.as_deref() == Some("invalid_grant") => {
+                        Error::Unauthorized(f)
+                    }
+                    other => other,
+                })?;
+            if let Some(hook) = &hook {
+                hook(tokens.clone()).await;
+            }
+            *state = SessionState::new(tokens);
+            Ok(state)
+        });
+        Box::pin(async move {
+            task.await.map_err(|e| {
+                Error::Authorization(format!("the token refresh did not finish: {e}"))
+            })?
+        })
     }
 }
 
@@ -229,6 +267,63 @@ impl AuthorizationRequest {
 
     pub fn state(&self) -> &str {
         self.state.secret()
+    }
+
+    /// The redirect's code, once its state is this sign-in's (compared in constant
+    /// time) and it carries no error.
+    pub fn check_redirect<'r>(
+        &self,
+        redirect: &'r Redirect,
+    ) -> std::result::Result<&'r str, RedirectProblem> {
+        let state_ok = redirect
+            .state
+            .as_deref()
+            .is_some_and(|s| bool::from(s.as_bytes().ct_eq(self.state().as_bytes())));
+        if !state_ok {
+            return Err(RedirectProblem::StateMismatch);
+        }
+        if let Some(error) = &redirect.error {
+            return Err(if error == "access_denied" {
+                RedirectProblem::Denied
+            } else {
+                RedirectProblem::Refused {
+                    error: error.clone(),
+                    description: redirect.error_description.clone(),
+                }
+            });
+        }
+        redirect.code.as_deref().ok_or(RedirectProblem::NoCode)
+    }
+}
+
+/// Why a redirect does not complete its sign-in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RedirectProblem {
+    /// No state, or another sign-in's: whatever it carries is not this sign-in's answer.
+    StateMismatch,
+    /// The user refused on the consent page (`error=access_denied`).
+    Denied,
+    /// Another `error` from the authorization server.
+    Refused {
+        error: String,
+        description: Option<String>,
+    },
+    /// Neither a code nor an error.
+    NoCode,
+}
+
+impl fmt::Display for RedirectProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::StateMismatch => f.write_str("the redirect's state does not match this sign-in"),
+            Self::Denied => f.write_str("the user denied access"),
+            Self::Refused { error, description } => match description {
+                Some(d) if !d.is_empty() => write!(f, "{error} {d}"),
+                _ => f.write_str(error),
+            },
+            Self::NoCode => f.write_str("the redirect carries no code"),
+        }
     }
 }
 
@@ -353,27 +448,9 @@ impl Client {
         request: AuthorizationRequest,
         redirect: &Redirect,
     ) -> Result<UserSession> {
-        let state_ok = redirect
-            .state
-            .as_deref()
-            .is_some_and(|s| bool::from(s.as_bytes().ct_eq(request.state().as_bytes())));
-        if !state_ok {
-            return Err(Error::Authorization(
-                "the redirect's state does not match this sign-in".into(),
-            ));
-        }
-        if let Some(error) = &redirect.error {
-            let detail = redirect.error_description.as_deref().unwrap_or("");
-            return Err(Error::Authorization(if error == "access_denied" {
-                "the user denied access".into()
-            } else {
-                format!("{error} {detail}").trim().to_owned()
-            }));
-        }
-        let code = redirect
-            .code
-            .as_deref()
-            .ok_or_else(|| Error::Authorization("the redirect carries no code".into()))?;
+        let code = request
+            .check_redirect(redirect)
+            .map_err(|p| Error::Authorization(p.to_string()))?;
         let client_id = self.oauth_client_id(true)?;
         let call = Call::new(self, Method::POST, &["oauth", "token"], Auth::None).form(&[
             ("grant_type", "authorization_code"),

@@ -75,7 +75,7 @@ fn browser(
             assert_eq!(res.status(), 302);
             let to = res.headers()["location"].to_str().unwrap().to_owned();
             let done = http.get(to).send().await.unwrap().text().await.unwrap();
-            assert!(done.contains("close this window"), "{done}");
+            assert!(done.contains("you can close this tab"), "{done}");
         });
         Ok(())
     }

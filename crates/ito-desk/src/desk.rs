@@ -210,7 +210,7 @@ impl Desk {
         &self.store
     }
 
-    fn vault(&self) -> Result<Arc<Vault>> {
+    pub(crate) fn vault(&self) -> Result<Arc<Vault>> {
         Ok(Arc::clone(&*self.vault.read().map_err(poisoned)?))
     }
 
@@ -444,9 +444,11 @@ impl Desk {
     pub async fn remove_profile(&self, id: &str) -> Result<()> {
         let existing = profiles::get(&self.store, id).await?;
         let was_active = self.active_profile_id().await?.as_deref() == Some(id);
-        if existing.secrets_in == SecretsIn::Keychain {
-            let vault = self.vault()?;
-            if vault.is_available() {
+        let vault = self.vault()?;
+        if vault.is_available() {
+            // Users signed in on it leave no tokens behind either.
+            crate::sessions::forget_profile(&self.store, &vault, id).await?;
+            if existing.secrets_in == SecretsIn::Keychain {
                 let pid = id.to_owned();
                 tokio::task::spawn_blocking(move || vault.delete_profile(&pid)).await??;
             }

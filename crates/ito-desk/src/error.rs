@@ -41,6 +41,39 @@ pub enum Error {
     /// A failure of the app itself (a background task that died).
     #[error("{0}")]
     Internal(String),
+    /// Signing in as a user did not complete; nothing was stored.
+    #[error("{message}")]
+    SignIn {
+        failure: SignInFailure,
+        message: String,
+    },
+    /// No session of this user on this profile: never signed in, signed out, or
+    /// ended by the gateway (a revoked sign-in). Signing in again is the way on.
+    #[error("{message}")]
+    SessionEnded { user_id: String, message: String },
+}
+
+/// How a sign-in as a user ended without a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignInFailure {
+    /// Refused on the gateway's consent page.
+    Denied,
+    /// Staff cancelled it, or started another sign-in as the same user.
+    Cancelled,
+    /// No redirect came back in time.
+    TimedOut,
+    /// A redirect whose state is not this sign-in's.
+    StateMismatch,
+    /// The gateway redirected back with an error, or with neither code nor error.
+    ErrorRedirect,
+    /// The token endpoint refused the code (spent, expired, or not this sign-in's).
+    CodeRefused,
+    /// Someone else than the user asked for signed in.
+    WrongUser,
+    /// The browser could not be opened.
+    Browser,
+    /// The profile has no public client id to sign in with.
+    NoPublicClient,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -66,6 +99,16 @@ impl Error {
             Self::File(_) => ErrorKind::File,
             Self::Sandbox(_) => ErrorKind::Sandbox,
             Self::Internal(_) => ErrorKind::Internal,
+            Self::SignIn {
+                failure: SignInFailure::TimedOut,
+                ..
+            } => ErrorKind::Timeout,
+            Self::SignIn {
+                failure: SignInFailure::NoPublicClient,
+                ..
+            } => ErrorKind::Validation,
+            // Until the UI's bindings gain kinds of their own, the message tells these apart.
+            Self::SignIn { .. } | Self::SessionEnded { .. } => ErrorKind::Unauthorized,
             Self::Api(e) => match e.kind() {
                 A::Unauthorized | A::Authorization => ErrorKind::Unauthorized,
                 A::Forbidden => ErrorKind::Forbidden,

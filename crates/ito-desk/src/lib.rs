@@ -4,7 +4,9 @@
 //! the local [`store`], the [`request_log`], the [`overview`] figures and the embedded
 //! [`sandbox`]. [`payments::Payments`] runs the ledger, payment links and, through
 //! [`webhooks`], the app's listener. [`users::Users`] keeps the users directory and
-//! [`kyc::KycForms`] their KYC forms, with drafts that survive anything. Nothing here depends on Tauri: the app's commands
+//! [`kyc::KycForms`] their KYC forms, with drafts that survive anything.
+//! [`sessions::Sessions`] signs staff in as a user (authorization code with PKCE) and
+//! keeps those sessions in the keychain. Nothing here depends on Tauri: the app's commands
 //! are thin wrappers over these services, and the tests drive them directly.
 
 pub mod desk;
@@ -16,6 +18,7 @@ pub mod payments;
 pub mod profiles;
 pub mod request_log;
 pub mod sandbox;
+pub mod sessions;
 pub mod store;
 pub mod users;
 pub mod vault;

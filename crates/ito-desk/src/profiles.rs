@@ -513,6 +513,7 @@ pub async fn delete(store: &Store, id: &str) -> Result<()> {
                 "user_creates",
                 "user_imports",
                 "kyc_forms",
+                "user_sessions",
             ] {
                 tx.execute(&format!("DELETE FROM {table} WHERE profile_id = ?1"), [&id])?;
             }

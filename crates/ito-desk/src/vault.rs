@@ -6,9 +6,10 @@
 
 use std::sync::Arc;
 
-use ito_api::Secret;
+use chrono::{DateTime, Utc};
+use ito_api::{Secret, TokenSet};
 use keyring_core::{CredentialStore, Entry};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use specta::Type;
 
 use crate::error::{Error, Result};
@@ -107,13 +108,15 @@ impl Vault {
     }
 
     fn entry(&self, profile_id: &str, field: Field) -> Result<Entry> {
+        self.entry_for(&account(profile_id, field))
+    }
+
+    fn entry_for(&self, account: &str) -> Result<Entry> {
         let store = self
             .store
             .as_ref()
             .ok_or_else(|| Error::KeychainUnavailable(unavailable_message(&self.status)))?;
-        store
-            .build(SERVICE, &account(profile_id, field), None)
-            .map_err(keychain_error)
+        store.build(SERVICE, account, None).map_err(keychain_error)
     }
 
     /// Blocking.
@@ -149,6 +152,86 @@ impl Vault {
 
 fn account(profile_id: &str, field: Field) -> String {
     format!("{profile_id}/{}", field.as_str())
+}
+
+/// The keychain account of a user's sign-in on a profile.
+pub fn user_tokens_account(profile_id: &str, user_id: &str) -> String {
+    format!("{profile_id}/user/{user_id}/tokens")
+}
+
+/// A user's tokens as one keychain entry: a refresh replaces all of them in one
+/// write, so the keychain never pairs a new access token with a spent refresh token,
+/// and never holds no refresh token between the old one and the new one.
+#[derive(Serialize)]
+struct UserTokensOut<'a> {
+    access_token: &'a str,
+    refresh_token: Option<&'a str>,
+    expires_at: DateTime<Utc>,
+    scope: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct UserTokensIn {
+    access_token: Secret,
+    refresh_token: Option<Secret>,
+    expires_at: DateTime<Utc>,
+    scope: Option<String>,
+}
+
+impl Vault {
+    /// Stores (or replaces) the tokens of `user_id`'s sign-in on a profile. Blocking.
+    pub fn put_user_tokens(
+        &self,
+        profile_id: &str,
+        user_id: &str,
+        tokens: &TokenSet,
+    ) -> Result<()> {
+        let json = serde_json::to_string(&UserTokensOut {
+            access_token: tokens.access_token.expose(),
+            refresh_token: tokens.refresh_token.as_ref().map(Secret::expose),
+            expires_at: tokens.expires_at,
+            scope: tokens.scope.as_deref(),
+        })
+        .map_err(|e| Error::Internal(format!("cannot encode a sign-in: {e}")))?;
+        self.entry_for(&user_tokens_account(profile_id, user_id))?
+            .set_password(&json)
+            .map_err(keychain_error)
+    }
+
+    /// The tokens of `user_id`'s sign-in on a profile, if it has one. Blocking.
+    pub fn user_tokens(&self, profile_id: &str, user_id: &str) -> Result<Option<TokenSet>> {
+        let json = match self
+            .entry_for(&user_tokens_account(profile_id, user_id))?
+            .get_password()
+        {
+            Ok(json) => json,
+            Err(keyring_core::Error::NoEntry) => return Ok(None),
+            Err(e) => return Err(keychain_error(e)),
+        };
+        // The parser's message could quote the entry, so it is not passed on.
+        let stored: UserTokensIn = serde_json::from_str(&json).map_err(|_| {
+            Error::Keychain(format!(
+                "the keychain's sign-in of user {user_id} is unreadable; sign in as the user again"
+            ))
+        })?;
+        Ok(Some(TokenSet {
+            access_token: stored.access_token,
+            refresh_token: stored.refresh_token,
+            expires_at: stored.expires_at,
+            scope: stored.scope,
+        }))
+    }
+
+    /// Forgets `user_id`'s sign-in on a profile; a missing entry is fine. Blocking.
+    pub fn delete_user_tokens(&self, profile_id: &str, user_id: &str) -> Result<()> {
+        match self
+            .entry_for(&user_tokens_account(profile_id, user_id))?
+            .delete_credential()
+        {
+            Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+            Err(e) => Err(keychain_error(e)),
+        }
+    }
 }
 
 fn probe(store: &Arc<CredentialStore>) -> KeychainStatus {

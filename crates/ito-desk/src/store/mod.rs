@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_users.sql"),
     include_str!("migrations/0005_users_counts.sql"),
     include_str!("migrations/0006_kyc.sql"),
+    include_str!("migrations/0007_user_sessions.sql"),
 ];
 
 /// A cheap handle: one writer connection and one reader connection, each used from
