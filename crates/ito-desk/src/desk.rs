@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use specta::Type;
 use tokio::sync::mpsc;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, poisoned};
 use crate::overview::{self, Overview};
 use crate::profiles::{
     self, Checked, Mode, Profile, ProfileInput, Secrets, SecretsIn, StoredProfile,
@@ -144,10 +144,6 @@ fn not_found_is_success<T>(r: ito_api::Result<T>) -> Result<()> {
         Err(e) if e.kind() == ito_api::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e.into()),
     }
-}
-
-fn poisoned<T>(_: T) -> Error {
-    Error::Internal("a lock was poisoned by an earlier failure".into())
 }
 
 impl Desk {

@@ -87,6 +87,14 @@ impl Error {
         }
     }
 
+    /// Input refused as a whole, with no one field to blame.
+    pub fn refused(message: impl Into<String>) -> Self {
+        Self::Validation {
+            message: message.into(),
+            fields: FieldErrors::new(),
+        }
+    }
+
     pub fn kind(&self) -> ErrorKind {
         use ito_api::ErrorKind as A;
         match self {
@@ -124,6 +132,11 @@ impl Error {
             },
         }
     }
+}
+
+/// For `map_err` on a lock a panicking holder poisoned.
+pub(crate) fn poisoned<T>(_: T) -> Error {
+    Error::Internal("a lock was poisoned by an earlier failure".into())
 }
 
 impl From<rusqlite::Error> for Error {

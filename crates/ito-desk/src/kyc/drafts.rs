@@ -174,10 +174,7 @@ impl Draft {
     /// Staff's choice for each conflict; every one must be answered.
     pub fn resolve(&mut self, keep: &HashMap<String, Keep>, now: i64) -> Result<()> {
         if self.conflicts.is_empty() {
-            return Err(Error::Validation {
-                message: "This form has no conflict to resolve.".into(),
-                fields: FieldErrors::new(),
-            });
+            return Err(Error::refused("This form has no conflict to resolve."));
         }
         for c in &self.conflicts {
             let chosen = match keep.get(&c.field) {

@@ -19,7 +19,7 @@ use specta::Type;
 use tokio::sync::{Notify, watch};
 
 use crate::desk::Desk;
-use crate::error::{Error, FieldErrors, Result};
+use crate::error::{Error, FieldErrors, Result, poisoned};
 use crate::profiles::{self, Mode, StoredProfile};
 use crate::store::{Store, now_ms};
 use crate::users::directory::{self, DirectoryUser, KycState};
@@ -190,17 +190,6 @@ impl std::fmt::Debug for KycForms {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KycForms").finish_non_exhaustive()
     }
-}
-
-fn refused(message: impl Into<String>) -> Error {
-    Error::Validation {
-        message: message.into(),
-        fields: FieldErrors::new(),
-    }
-}
-
-fn poisoned<T>(_: T) -> Error {
-    Error::Internal("a lock was poisoned by an earlier failure".into())
 }
 
 /// A wait that doubles with each failure, up to [`MAX_BACKOFF`], with up to a
@@ -393,10 +382,10 @@ impl KycForms {
                     return Err(
                         match directory::get(tx, &pid, &uid)?.map(|u| u.kyc_status) {
                             Some(KycState::Submitted) => {
-                                refused(locked_message(KycStatus::Submitted))
+                                Error::refused(locked_message(KycStatus::Submitted))
                             }
                             Some(KycState::Approved) => {
-                                refused(locked_message(KycStatus::Approved))
+                                Error::refused(locked_message(KycStatus::Approved))
                             }
                             _ => Error::NotFound(
                                 "This KYC form is not open on this computer; open it again.".into(),
@@ -405,7 +394,7 @@ impl KycForms {
                     );
                 };
                 if d.gateway.status.is_locked() {
-                    return Err(refused(locked_message(d.gateway.status)));
+                    return Err(Error::refused(locked_message(d.gateway.status)));
                 }
                 if !schema::has_field(&d.gateway.schema, &field) {
                     return Err(Error::field(&field, "The form has no such field."));
@@ -428,7 +417,7 @@ impl KycForms {
             .store()
             .write(move |tx| {
                 let mut d = drafts::get(tx, &pid, &uid)?
-                    .ok_or_else(|| refused("This form has no conflict to resolve."))?;
+                    .ok_or_else(|| Error::refused("This form has no conflict to resolve."))?;
                 let keep: HashMap<String, Keep> =
                     choices.into_iter().map(|c| (c.field, c.keep)).collect();
                 d.resolve(&keep, now_ms())?;
@@ -479,7 +468,7 @@ impl KycForms {
         let draft = self
             .adopt(&profile.id, user_id, gateway.clone())
             .await?
-            .ok_or_else(|| refused(locked_message(gateway.status)))?;
+            .ok_or_else(|| Error::refused(locked_message(gateway.status)))?;
         if draft.state == SaveState::Conflict {
             return Ok(KycForm::of(&draft, profile.mode == Mode::Test));
         }
@@ -517,7 +506,7 @@ impl KycForms {
                 .await?
                 .filter(Draft::has_changes)
             {
-                return Err(refused(format!(
+                return Err(Error::refused(format!(
                     "Some edits are not on the gateway yet ({}); submit once the form says Saved.",
                     d.unsent().join(", ")
                 )));
@@ -537,7 +526,7 @@ impl KycForms {
     pub async fn review(&self, user_id: &str, review: KycReview) -> Result<KycForm> {
         let (profile, client) = self.active().await?;
         if profile.mode != Mode::Test {
-            return Err(refused(
+            return Err(Error::refused(
                 "Reviews happen on the gateway; the desk approves or rejects only in test mode.",
             ));
         }

@@ -91,10 +91,6 @@ impl std::fmt::Debug for Payments {
     }
 }
 
-pub(crate) fn poisoned<T>(_: T) -> Error {
-    Error::Internal("a lock was poisoned by an earlier failure".into())
-}
-
 fn refused(message: &str) -> Error {
     Error::Validation {
         message: message.to_owned(),

@@ -26,7 +26,7 @@ use tokio::sync::oneshot;
 use url::Url;
 
 use crate::desk::Desk;
-use crate::error::{Error, Result, SignInFailure};
+use crate::error::{Error, Result, SignInFailure, poisoned};
 use crate::store::{Store, now_ms};
 use crate::vault::Vault;
 use index::SessionRow;
@@ -145,10 +145,6 @@ impl std::fmt::Debug for Sessions {
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
-}
-
-fn poisoned<T>(_: T) -> Error {
-    Error::Internal("a lock was poisoned by an earlier failure".into())
 }
 
 async fn blocking<T, F>(f: F) -> Result<T>

@@ -14,7 +14,7 @@ use serde::Serialize;
 use specta::Type;
 use tokio::sync::mpsc;
 
-use crate::error::{Error, Result};
+use crate::error::{Result, poisoned};
 use crate::payments::ledger::rfc3339;
 use crate::store::{Store, now_ms};
 use crate::users::directory::{self, DirectoryUser};
@@ -97,10 +97,6 @@ struct Shared {
     progress: Mutex<BalanceRefreshProgress>,
     /// Set when a failure makes every further request pointless.
     stopped: Mutex<Option<String>>,
-}
-
-fn poisoned<T>(_: T) -> Error {
-    Error::Internal("a lock was poisoned by an earlier failure".into())
 }
 
 /// Fetches and stores the balances of `user_ids`, reporting through `sink`.

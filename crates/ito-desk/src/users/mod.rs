@@ -16,7 +16,7 @@ use specta::Type;
 use tokio::sync::watch;
 
 use crate::desk::Desk;
-use crate::error::{Error, FieldErrors, Result};
+use crate::error::{Error, FieldErrors, Result, poisoned};
 use crate::exports::ExportTarget;
 use crate::overview::{Currency, CurrencyBalance};
 use crate::payments::ledger::api_currency;
@@ -151,22 +151,11 @@ const MAX_DESCRIPTION_CHARS: usize = 255;
 /// Users written per transaction while importing.
 const IMPORT_BATCH: usize = 500;
 
-fn poisoned<T>(_: T) -> Error {
-    Error::Internal("a lock was poisoned by an earlier failure".into())
-}
-
-fn refused(message: &str) -> Error {
-    Error::Validation {
-        message: message.to_owned(),
-        fields: FieldErrors::new(),
-    }
-}
-
 fn test_mode_only(profile: &StoredProfile) -> Result<()> {
     if profile.mode == Mode::Test {
         Ok(())
     } else {
-        Err(refused(
+        Err(Error::refused(
             "Simulations and sandbox imports only exist in test mode; this profile is live.",
         ))
     }
@@ -180,7 +169,7 @@ pub async fn import(client: &Client, store: &Store, profile_id: &str) -> Result<
     let mut batch: Vec<User> = Vec::with_capacity(IMPORT_BATCH);
     loop {
         let next = all.try_next().await.map_err(|e| match e.kind() {
-            ito_api::ErrorKind::NotFound => refused(
+            ito_api::ErrorKind::NotFound => Error::refused(
                 "This gateway has no sandbox control API to import from; add users by id instead.",
             ),
             _ => e.into(),

@@ -11,9 +11,10 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
+use crate::error::poisoned;
 use crate::error::{Error, FieldErrors, Result};
 use crate::payments::ledger::{self, LedgerPayment};
-use crate::payments::{PaymentEvent, Payments, Shared, links, poisoned};
+use crate::payments::{PaymentEvent, Payments, Shared, links};
 use crate::profiles;
 use events::{Delivery, Verification, WebhookEventFilter, WebhookLogEntry};
 use listener::{Listener, Receiver};
