@@ -215,6 +215,15 @@ fn app_env(home: &Path, webhook_port: u16) -> Vec<(&'static str, std::ffi::OsStr
     ]
 }
 
+/// `tauri-driver` for an app in `home` that keeps its data in `data` (the benchmarks
+/// fill or read that database themselves), its webhook listener on a free port.
+pub fn driver_with_data(home: &Path, data: &Path) -> Result<(Process, u16)> {
+    let mut vars = app_env(home, free_port()?);
+    vars.push((ito_desk::desk::DATA_DIR_ENV, data.into()));
+    let env: Vec<(&str, &OsStr)> = vars.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
+    tauri_driver(&env)
+}
+
 /// `tauri-driver` for the app in `home`, and a session on the window it starts.
 async fn start_app(app: &Path, home: &Path, webhook_port: u16) -> Result<(Client, Process)> {
     let vars = app_env(home, webhook_port);

@@ -6,10 +6,9 @@
 //! and p99 of each and their ratio; it asserts nothing about timings.
 //! Run under Xvfb with a keyring: `sh scripts/bench-kyc.sh`.
 
-use std::ffi::OsStr;
 use std::time::{Duration, Instant};
 
-use ito_desk_e2e::{Result, built, find, free_port, session, tauri_driver, wait_gone};
+use ito_desk_e2e::{Result, built, driver_with_data, find, session, wait_gone};
 
 const EDITS: usize = 1000;
 /// Discarded first: the first calls pay for warming caches and statements.
@@ -65,19 +64,7 @@ async fn run() -> Result<()> {
         .prefix("ito-desk-bench-kyc-")
         .tempdir()?;
     let data = home.path().join("desk-data");
-    let vars = [
-        ("HOME", home.path().as_os_str().to_owned()),
-        ("XDG_DATA_HOME", home.path().join(".local/share").into()),
-        ("XDG_CONFIG_HOME", home.path().join(".config").into()),
-        ("XDG_CACHE_HOME", home.path().join(".cache").into()),
-        (ito_desk::desk::DATA_DIR_ENV, data.clone().into()),
-        (
-            ito_desk::desk::WEBHOOK_PORT_ENV,
-            free_port()?.to_string().into(),
-        ),
-    ];
-    let env: Vec<(&str, &OsStr)> = vars.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
-    let (_driver, port) = tauri_driver(&env)?;
+    let (_driver, port) = driver_with_data(home.path(), &data)?;
     let c = session(port, &app).await?;
     find(&c, "overview-balances", 120).await?;
     let user = c.execute_async(OPEN_FORM, vec![]).await?;

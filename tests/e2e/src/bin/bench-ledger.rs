@@ -4,7 +4,6 @@
 //! alone. Prints medians and the ratio of the two; it asserts nothing about timings.
 //! Run under Xvfb with a keyring: `sh scripts/bench-ledger.sh`.
 
-use std::ffi::OsStr;
 use std::ops::Range;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -13,9 +12,7 @@ use fantoccini::Client;
 use ito_api::{Currency, Money, NewPayment};
 use ito_desk::payments::ledger::{self, LedgerStatus, Observed};
 use ito_desk::store::Store;
-use ito_desk_e2e::{
-    Result, built, find, free_port, session, tauri_driver, testid, until, wait_gone,
-};
+use ito_desk_e2e::{Result, built, driver_with_data, find, session, testid, until, wait_gone};
 
 const BASELINE_ROWS: i64 = 100;
 const ROWS: i64 = 100_000;
@@ -61,19 +58,7 @@ async fn run() -> Result<()> {
         .prefix("ito-desk-bench-ledger-")
         .tempdir()?;
     let data = home.path().join("desk-data");
-    let vars = [
-        ("HOME", home.path().as_os_str().to_owned()),
-        ("XDG_DATA_HOME", home.path().join(".local/share").into()),
-        ("XDG_CONFIG_HOME", home.path().join(".config").into()),
-        ("XDG_CACHE_HOME", home.path().join(".cache").into()),
-        (ito_desk::desk::DATA_DIR_ENV, data.clone().into()),
-        (
-            ito_desk::desk::WEBHOOK_PORT_ENV,
-            free_port()?.to_string().into(),
-        ),
-    ];
-    let env: Vec<(&str, &OsStr)> = vars.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
-    let (_driver, port) = tauri_driver(&env)?;
+    let (_driver, port) = driver_with_data(home.path(), &data)?;
 
     // The first start creates the embedded sandbox's profile; its ledger is empty.
     let c = session(port, &app).await?;
