@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use specta::Type;
 
 use crate::error::{Error, FieldErrors, Result};
-use crate::store::{Store, now_ms};
+use crate::store::{Store, now_ms, rfc3339};
 use crate::vault::{Field, Vault};
 
 /// `base_url` of the profile of the in-app sandbox, whose port changes between starts.
@@ -161,11 +161,6 @@ impl StoredProfile {
     }
 }
 
-fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
 
 /// `••••3883`: the only form of a secret the UI receives. Short values show no tail.
 pub fn mask(secret: &Secret) -> String {

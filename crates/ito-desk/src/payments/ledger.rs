@@ -15,6 +15,7 @@ use specta::Type;
 use crate::error::{Error, Result};
 use crate::exports;
 use crate::overview::Currency;
+use crate::store::rfc3339;
 
 const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 500;
@@ -254,11 +255,6 @@ fn parse_currency(code: &str) -> Currency {
 const COLUMNS: &str = "id, payment_id, status, amount, currency, charge, net, custom, \
     customer_email, details, checkout_url, transaction_id, last_error, created_at, paid_at";
 
-pub fn rfc3339(ms: i64) -> String {
-    DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<LedgerPayment> {
     let status: String = r.get(2)?;

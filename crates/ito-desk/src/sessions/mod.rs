@@ -27,7 +27,7 @@ use url::Url;
 
 use crate::desk::Desk;
 use crate::error::{Error, Result, SignInFailure, poisoned};
-use crate::store::{Store, now_ms};
+use crate::store::{Store, now_ms, rfc3339};
 use crate::vault::Vault;
 use index::SessionRow;
 
@@ -57,11 +57,6 @@ pub struct UserSessionInfo {
     pub signed_in_at: String,
 }
 
-fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
 
 impl From<&SessionRow> for UserSessionInfo {
     fn from(r: &SessionRow) -> Self {

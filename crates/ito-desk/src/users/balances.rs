@@ -15,7 +15,7 @@ use specta::Type;
 use tokio::sync::mpsc;
 
 use crate::error::{Result, poisoned};
-use crate::payments::ledger::rfc3339;
+use crate::store::rfc3339;
 use crate::store::{Store, now_ms};
 use crate::users::directory::{self, DirectoryUser};
 

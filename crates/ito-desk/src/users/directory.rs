@@ -11,7 +11,8 @@ use specta::Type;
 
 use crate::error::{Error, Result};
 use crate::overview::{Currency, CurrencyBalance, at_scale};
-use crate::payments::ledger::{currency_code, rfc3339};
+use crate::payments::ledger::currency_code;
+use crate::store::rfc3339;
 
 const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 500;

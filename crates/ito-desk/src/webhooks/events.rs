@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use specta::Type;
 
 use crate::error::{Error, Result};
-use crate::payments::ledger::{self, rfc3339};
+use crate::payments::ledger;
+use crate::store::rfc3339;
 use crate::store::{Store, now_ms};
 
 /// How far `X-Timestamp` may be from now: the gateway's usual five minutes.
