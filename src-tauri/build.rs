@@ -51,6 +51,17 @@ const COMMANDS: &[&str] = &[
     "kyc_submit",
     "kyc_review",
     "kyc_queue",
+    "sign_in_as_user",
+    "cancel_user_sign_in",
+    "user_sessions",
+    "sign_out_user",
+    "user_view",
+    "user_view_transactions",
+    "issue_card",
+    "reveal_card",
+    "hide_card",
+    "copy_card_field",
+    "card_access",
 ];
 
 fn main() {

@@ -5,7 +5,9 @@
 use specta_typescript::Typescript;
 use tauri_specta::{Builder, collect_commands, collect_events};
 
-use crate::commands::{kyc, overview, payments, profiles, request_log, settings, users, webhooks};
+use crate::commands::{
+    cards, kyc, overview, payments, profiles, request_log, sessions, settings, users, webhooks,
+};
 use crate::events;
 
 /// Where the UI imports the bindings from.
@@ -67,6 +69,17 @@ pub fn builder() -> Builder<tauri::Wry> {
             kyc::kyc_submit,
             kyc::kyc_review,
             kyc::kyc_queue,
+            sessions::sign_in_as_user,
+            sessions::cancel_user_sign_in,
+            sessions::user_sessions,
+            sessions::sign_out_user,
+            sessions::user_view,
+            sessions::user_view_transactions,
+            cards::issue_card,
+            cards::reveal_card,
+            cards::hide_card,
+            cards::copy_card_field,
+            cards::card_access,
         ])
         .events(collect_events![
             events::ProfileSwitched,
@@ -80,7 +93,8 @@ pub fn builder() -> Builder<tauri::Wry> {
             events::UsersChanged,
             events::UserDirectoryChanged,
             events::UserExportProgress,
-            events::KycFormChanged
+            events::KycFormChanged,
+            events::UserSessionChanged
         ])
         // Row ids and millisecond counts stay far below 2^53.
         .dangerously_cast_bigints_to_number()

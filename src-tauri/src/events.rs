@@ -8,6 +8,7 @@ use ito_desk::kyc::{DraftStatus, KycEvent, KycEventSink};
 use ito_desk::payments::ledger::LedgerPayment;
 use ito_desk::payments::{self, PaymentEvent, PaymentEventSink};
 use ito_desk::request_log::RequestLogEntry;
+use ito_desk::sessions::{SessionEndReason, SessionEvent, SessionEventSink, UserSessionInfo};
 use ito_desk::users::balances::BalanceRefreshProgress;
 use ito_desk::users::directory::{DirectoryUser, KycState};
 use ito_desk::users::transactions::TransactionExportProgress;
@@ -103,6 +104,19 @@ pub struct KycFormChanged {
     pub user_id: String,
     pub status: KycState,
     pub draft: DraftStatus,
+}
+
+/// A user's session started, renewed, could not be saved, or ended. `session` is
+/// the current one (none once ended); `message` says what happened when staff
+/// should read it.
+#[derive(Clone, Debug, Serialize, Type, Event)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSessionChanged {
+    pub profile_id: String,
+    pub user_id: String,
+    pub session: Option<UserSessionInfo>,
+    pub ended: Option<SessionEndReason>,
+    pub message: Option<String>,
 }
 
 fn sent(result: tauri::Result<()>) {
@@ -216,5 +230,44 @@ pub fn kyc(handle: AppHandle) -> KycEventSink {
             }
             .emit(&handle),
         });
+    })
+}
+
+/// The sessions service's sink: every change of a signed-in user to the window.
+pub fn sessions(handle: AppHandle) -> SessionEventSink {
+    Arc::new(move |event| {
+        let changed = match event {
+            SessionEvent::SignedIn(s) | SessionEvent::Refreshed(s) => UserSessionChanged {
+                profile_id: s.profile_id.clone(),
+                user_id: s.user_id.clone(),
+                session: Some(s),
+                ended: None,
+                message: None,
+            },
+            SessionEvent::NotSaved {
+                profile_id,
+                user_id,
+                message,
+            } => UserSessionChanged {
+                profile_id,
+                user_id,
+                session: None,
+                ended: None,
+                message: Some(message),
+            },
+            SessionEvent::Ended {
+                profile_id,
+                user_id,
+                reason,
+                message,
+            } => UserSessionChanged {
+                profile_id,
+                user_id,
+                session: None,
+                ended: Some(reason),
+                message: Some(message),
+            },
+        };
+        sent(changed.emit(&handle));
     })
 }

@@ -11,16 +11,23 @@ pub mod navigation;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use ito_desk::cards::Cards;
+use ito_desk::clipboard::SecretClipboard;
 use ito_desk::desk::{DATA_DIR_ENV, Desk, Options, WEBHOOK_PORT_ENV};
 use ito_desk::error::{CommandError, Error};
 use ito_desk::kyc::KycForms;
 use ito_desk::payments::Payments;
+use ito_desk::sessions::Sessions;
 use ito_desk::users::Users;
 use ito_desk::vault::Vault;
 use sha2::{Digest, Sha256};
 use tauri::Manager;
 
 use crate::commands::{Ready, Services};
+
+/// A program to open the sign-in page with instead of the system browser (it gets
+/// the URL as its argument): automation and tests post the form themselves.
+pub const BROWSER_ENV: &str = "ITO_DESK_BROWSER";
 
 /// Runs the app until its window closes.
 pub fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -66,11 +73,22 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
                         payments.shutdown().await;
                     }
                     services.kyc.shutdown().await;
+                    services.cards.shutdown();
                     services.desk.shutdown().await;
                 });
             }
         });
     Ok(())
+}
+
+/// Brings the main window to the front. Best effort: the window manager may refuse
+/// focus, and that is never an error.
+pub(crate) fn bring_to_front(app: &tauri::AppHandle) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
 }
 
 fn webhook_port() -> Result<Option<u16>, String> {
@@ -87,14 +105,8 @@ fn webhook_port() -> Result<Option<u16>, String> {
 /// One running copy per data directory: a second launch focuses the first window
 /// and exits. Copies with their own data directory run side by side.
 fn single_instance(data_dir: Option<&std::path::Path>) -> tauri::plugin::TauriPlugin<tauri::Wry> {
-    let builder = tauri_plugin_single_instance::Builder::new().callback(|app, _args, _cwd| {
-        if let Some(window) = app.get_webview_window("main") {
-            // Best effort: the window manager may refuse focus.
-            let _ = window.unminimize();
-            let _ = window.show();
-            let _ = window.set_focus();
-        }
-    });
+    let builder = tauri_plugin_single_instance::Builder::new()
+        .callback(|app, _args, _cwd| bring_to_front(app));
     match data_dir {
         // A digest, not std's hasher: the name must stay the same across Rust versions,
         // or two builds would not find each other's copy.
@@ -134,10 +146,18 @@ async fn start(
     .map_err(CommandError::from);
     let users = Users::new(Arc::clone(&desk), events::users(handle.clone()));
     let kyc = KycForms::start(Arc::clone(&desk), events::kyc(handle.clone()));
+    let sessions = Sessions::new(Arc::clone(&desk), events::sessions(handle.clone()));
+    let cards = Cards::new(
+        Arc::clone(&desk),
+        Arc::clone(&sessions),
+        SecretClipboard::new(),
+    );
     Ok(Services {
         desk,
         payments,
         users,
         kyc,
+        sessions,
+        cards,
     })
 }

@@ -51,6 +51,9 @@ pub enum Error {
     /// ended by the gateway (a revoked sign-in). Signing in again is the way on.
     #[error("{message}")]
     SessionEnded { user_id: String, message: String },
+    /// The system clipboard could not be used; nothing was copied.
+    #[error("{0}")]
+    Clipboard(String),
 }
 
 /// How a sign-in as a user ended without a session.
@@ -115,8 +118,9 @@ impl Error {
                 failure: SignInFailure::NoPublicClient,
                 ..
             } => ErrorKind::Validation,
-            // Until the UI's bindings gain kinds of their own, the message tells these apart.
-            Self::SignIn { .. } | Self::SessionEnded { .. } => ErrorKind::Unauthorized,
+            Self::SignIn { .. } => ErrorKind::SignInFailed,
+            Self::SessionEnded { .. } => ErrorKind::SessionEnded,
+            Self::Clipboard(_) => ErrorKind::Clipboard,
             Self::Api(e) => match e.kind() {
                 A::Unauthorized | A::Authorization => ErrorKind::Unauthorized,
                 A::Forbidden => ErrorKind::Forbidden,
@@ -180,6 +184,11 @@ pub enum ErrorKind {
     Internal,
     /// A user of the directory is no longer the merchant's (the gateway said 404).
     UserGone,
+    /// Signing in as a user ended without a session (denied, cancelled, a wrong state…).
+    SignInFailed,
+    /// Not signed in as that user (any more): sign in again.
+    SessionEnded,
+    Clipboard,
 }
 
 /// What a failed command answers: a stable `kind`, a human message, and for validation

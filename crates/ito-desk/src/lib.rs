@@ -6,9 +6,12 @@
 //! [`webhooks`], the app's listener. [`users::Users`] keeps the users directory and
 //! [`kyc::KycForms`] their KYC forms, with drafts that survive anything.
 //! [`sessions::Sessions`] signs staff in as a user (authorization code with PKCE) and
-//! keeps those sessions in the keychain. Nothing here depends on Tauri: the app's commands
+//! keeps those sessions in the keychain; [`cards::Cards`] issues a signed-in user's
+//! cards and reveals their numbers, copied through the [`clipboard`] that clears itself. Nothing here depends on Tauri: the app's commands
 //! are thin wrappers over these services, and the tests drive them directly.
 
+pub mod cards;
+pub mod clipboard;
 pub mod desk;
 pub mod error;
 pub mod exports;

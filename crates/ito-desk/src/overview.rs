@@ -67,6 +67,16 @@ pub struct CurrencyBalance {
     pub pending: String,
 }
 
+impl From<&ito_api::users::Balance> for CurrencyBalance {
+    fn from(b: &ito_api::users::Balance) -> Self {
+        Self {
+            currency: b.currency.into(),
+            available: b.available.to_decimal_string(),
+            pending: b.pending.to_decimal_string(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusCount {

@@ -161,7 +161,6 @@ impl StoredProfile {
     }
 }
 
-
 /// `••••3883`: the only form of a secret the UI receives. Short values show no tail.
 pub fn mask(secret: &Secret) -> String {
     let chars: Vec<char> = secret.expose().chars().collect();
@@ -509,6 +508,7 @@ pub async fn delete(store: &Store, id: &str) -> Result<()> {
                 "user_imports",
                 "kyc_forms",
                 "user_sessions",
+                "card_access",
             ] {
                 tx.execute(&format!("DELETE FROM {table} WHERE profile_id = ?1"), [&id])?;
             }

@@ -772,7 +772,7 @@ async fn a_revoked_sign_in_signs_that_user_out() {
     };
     assert_eq!(user_id, taro.as_str());
     assert!(message.contains("signed out"), "{message}");
-    assert_eq!(ended.kind(), ErrorKind::Unauthorized);
+    assert_eq!(ended.kind(), ErrorKind::SessionEnded);
     let ends: Vec<(String, SessionEndReason)> = env
         .events()
         .into_iter()

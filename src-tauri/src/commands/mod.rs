@@ -1,21 +1,25 @@
 //! The IPC surface, one module per domain: each command waits for the services to
 //! start, calls one of their methods and maps the error.
 
+pub mod cards;
 pub mod kyc;
 pub mod overview;
 pub mod payments;
 pub mod profiles;
 pub mod request_log;
+pub mod sessions;
 pub mod settings;
 pub mod users;
 pub mod webhooks;
 
 use std::sync::Arc;
 
+use ito_desk::cards::Cards;
 use ito_desk::desk::Desk;
 use ito_desk::error::CommandError;
 use ito_desk::kyc::KycForms;
 use ito_desk::payments::Payments;
+use ito_desk::sessions::Sessions;
 use ito_desk::users::Users;
 use tauri::State;
 
@@ -29,6 +33,8 @@ pub struct Services {
     pub payments: Result<Arc<Payments>>,
     pub users: Arc<Users>,
     pub kyc: Arc<KycForms>,
+    pub sessions: Arc<Sessions>,
+    pub cards: Arc<Cards>,
 }
 
 /// Filled once the services started (or failed to); commands sent earlier wait for it.
@@ -60,4 +66,12 @@ async fn users(ready: &State<'_, Ready>) -> Result<Arc<Users>> {
 
 async fn kyc(ready: &State<'_, Ready>) -> Result<Arc<KycForms>> {
     Ok(services(ready).await?.kyc)
+}
+
+async fn sessions(ready: &State<'_, Ready>) -> Result<Arc<Sessions>> {
+    Ok(services(ready).await?.sessions)
+}
+
+async fn cards(ready: &State<'_, Ready>) -> Result<Arc<Cards>> {
+    Ok(services(ready).await?.cards)
 }

@@ -4,7 +4,7 @@ use ito_desk::desk::ConnectionTest;
 use ito_desk::profiles::{Profile, ProfileInput};
 use tauri::State;
 
-use super::{Ready, Result, desk};
+use super::{Ready, Result, desk, services};
 
 #[tauri::command]
 #[specta::specta]
@@ -32,7 +32,11 @@ pub async fn remove_profile(ready: State<'_, Ready>, id: String) -> Result<()> {
 #[tauri::command]
 #[specta::specta]
 pub async fn switch_profile(ready: State<'_, Ready>, id: String) -> Result<Profile> {
-    Ok(desk(&ready).await?.switch_profile(&id).await?)
+    let services = services(&ready).await?;
+    let switched = services.desk.switch_profile(&id).await?;
+    // A card revealed under the other profile must not stay copyable.
+    services.cards.hide_all();
+    Ok(switched)
 }
 
 /// Fetches an OAuth token with the profile's credentials; the error says exactly what failed.

@@ -135,6 +135,42 @@ export const commands = {
 	kycReview: (userId: string, review: KycReview) => typedError<KycForm_Serialize, CommandError_Serialize>(__TAURI_INVOKE("kyc_review", { userId, review })),
 	/**  The profile's users by KYC status, with counts. */
 	kycQueue: () => typedError<KycQueue_Serialize, CommandError_Serialize>(__TAURI_INVOKE("kyc_queue")),
+	/**
+	 *  Opens the gateway's sign-in page in the system browser (or the program in
+	 *  `ITO_DESK_BROWSER`, for automation) and waits, up to 5 minutes, for its one
+	 *  redirect to 127.0.0.1. The tokens go to the keychain; the window then comes to
+	 *  the front, best effort. `cancel_user_sign_in` stops the wait.
+	 */
+	signInAsUser: (userId: string) => typedError<UserSessionInfo_Serialize, CommandError_Serialize>(__TAURI_INVOKE("sign_in_as_user", { userId })),
+	/**  Stops a sign-in waiting for the browser; false when none was waiting. */
+	cancelUserSignIn: (userId: string) => typedError<boolean, CommandError_Serialize>(__TAURI_INVOKE("cancel_user_sign_in", { userId })),
+	/**  The users signed in on the active profile, the latest first, with their expiry. */
+	userSessions: () => typedError<UserSessionInfo_Serialize[], CommandError_Serialize>(__TAURI_INVOKE("user_sessions")),
+	/**  Signs out of a user's session: its tokens leave the keychain. */
+	signOutUser: (userId: string) => typedError<null, CommandError_Serialize>(__TAURI_INVOKE("sign_out_user", { userId })),
+	/**  The signed-in user's own profile, balances and cards. */
+	userView: (userId: string) => typedError<UserView_Serialize, CommandError_Serialize>(__TAURI_INVOKE("user_view", { userId })),
+	/**  One page of the signed-in user's own transactions. */
+	userViewTransactions: (userId: string, filter: TransactionFilter_Deserialize, cursor: string | null, limit: number | null, loaded: TransactionTotals[]) => typedError<TransactionPage_Serialize, CommandError_Serialize>(__TAURI_INVOKE("user_view_transactions", { userId, filter, cursor, limit, loaded })),
+	/**
+	 *  Issues the user a card through their session: approved KYC only, and in
+	 *  active mode only with `liveConfirmed`.
+	 */
+	issueCard: (userId: string, issue: CardIssue) => typedError<UserCard_Serialize, CommandError_Serialize>(__TAURI_INVOKE("issue_card", { userId, issue })),
+	/**
+	 *  The card's full number and CVV for the reveal component, recorded, for 30 s at
+	 *  most. `confirmed` is staff's explicit yes.
+	 */
+	revealCard: (userId: string, cardId: string, confirmed: boolean) => typedError<RevealedCard, CommandError_Serialize>(__TAURI_INVOKE("reveal_card", { userId, cardId, confirmed })),
+	/**  The window hid a reveal: the app forgets its data now. */
+	hideCard: (revealId: string) => typedError<null, CommandError_Serialize>(__TAURI_INVOKE("hide_card", { revealId })),
+	/**
+	 *  Copies the number or the CVV of an open reveal; the clipboard clears itself
+	 *  after 30 s if it still holds it.
+	 */
+	copyCardField: (revealId: string, field: CardField) => typedError<CardCopied, CommandError_Serialize>(__TAURI_INVOKE("copy_card_field", { revealId, field })),
+	/**  The card's latest reveals and copies on this computer. */
+	cardAccess: (cardId: string) => typedError<CardAccess[], CommandError_Serialize>(__TAURI_INVOKE("card_access", { cardId })),
 };
 
 /** Events */
@@ -148,6 +184,7 @@ export const events = {
 	userBalanceRefresh: makeEvent<UserBalanceRefresh_Serialize, UserBalanceRefresh_Deserialize>("user-balance-refresh"),
 	userDirectoryChanged: makeEvent<UserDirectoryChanged, UserDirectoryChanged>("user-directory-changed"),
 	userExportProgress: makeEvent<UserExportProgress, UserExportProgress>("user-export-progress"),
+	userSessionChanged: makeEvent<UserSessionChanged_Serialize, UserSessionChanged_Deserialize>("user-session-changed"),
 	usersChanged: makeEvent<UsersChanged_Serialize, UsersChanged_Deserialize>("users-changed"),
 	webhookListenerChanged: makeEvent<WebhookListenerChanged_Serialize, WebhookListenerChanged_Deserialize>("webhook-listener-changed"),
 	webhookReceived: makeEvent<WebhookReceived_Serialize, WebhookReceived_Deserialize>("webhook-received"),
@@ -212,6 +249,39 @@ export type BalanceSeries = {
 	currency: Currency,
 	/**  Oldest first; the last point is the current balance, now. */
 	points: BalancePoint[],
+};
+
+/**  One recorded access to a card's sensitive data. */
+export type CardAccess = {
+	cardId: string,
+	action: CardAction,
+	/**  The OS account that ran the app. */
+	staff: string,
+	/**  RFC 3339. */
+	at: string,
+};
+
+export type CardAction = 
+/**  The full number and CVV were shown. */
+"revealed" | "copied_number" | "copied_cvv";
+
+/**  What a copy did: the clipboard clears itself after `clearsInSeconds`. */
+export type CardCopied = {
+	clearsInSeconds: number,
+	access: CardAccess[],
+};
+
+/**  Which part of a revealed card to copy. */
+export type CardField = "number" | "cvv";
+
+/**  What staff asked for when issuing a card. */
+export type CardIssue = {
+	currency: Currency,
+	/**
+	 *  Staff confirmed issuing a real card to this user in active (live) mode;
+	 *  without it an active-mode issue is refused.
+	 */
+	liveConfirmed: boolean,
 };
 
 export type CardState = "active" | "frozen" | "cancelled";
@@ -414,7 +484,11 @@ export type DraftStatus_Serialize = {
 /**  Stable names the UI matches on; never renamed, only added to. */
 export type ErrorKind = "validation" | "not_found" | "conflict" | "keychain_unavailable" | "keychain" | "unauthorized" | "forbidden" | "rate_limited" | "server" | "network" | "timeout" | "signature" | "decode" | "storage" | "file" | "sandbox" | "internal" | 
 /**  A user of the directory is no longer the merchant's (the gateway said 404). */
-"user_gone";
+"user_gone" | 
+/**  Signing in as a user ended without a session (denied, cancelled, a wrong state…). */
+"sign_in_failed" | 
+/**  Not signed in as that user (any more): sign in again. */
+"session_ended" | "clipboard";
 
 /**  An export written: where it landed and how many payments it holds. */
 export type ExportedCsv = {
@@ -1280,6 +1354,22 @@ export type Resolution = {
 	keep: Keep,
 };
 
+/**  A card's full number and CVV, for the reveal component only, until `hideAt`. */
+export type RevealedCard = {
+	/**  Names this reveal for copying and hiding. */
+	revealId: string,
+	cardId: string,
+	last4: string,
+	expMonth: number,
+	expYear: number,
+	number: string,
+	cvv: string,
+	/**  Seconds the reveal lasts; the window hides it then (or sooner). */
+	shownForSeconds: number,
+	/**  The card's record, this reveal first. */
+	access: CardAccess[],
+};
+
 /**  How the local copy stands against the gateway. */
 export type SaveState = 
 /**  The gateway holds every edit. */
@@ -1300,6 +1390,12 @@ export type SaveState =
 export type SecretsIn = "keychain" | 
 /**  Only for the embedded sandbox when no keychain works; gone when the app quits. */
 "memory";
+
+export type SessionEndReason = 
+/**  Staff signed out. */
+"signed_out" | 
+/**  The gateway no longer accepts the sign-in (revoked, or expired for good). */
+"revoked";
 
 /**  User preferences. An absent language means "follow the OS" (the UI decides). */
 export type Settings = Settings_Serialize | Settings_Deserialize;
@@ -1720,6 +1816,70 @@ export type UserProfileSaved_Serialize = {
 	changes: UserFieldChange_Serialize[],
 };
 
+/**
+ *  A user's session started, renewed, could not be saved, or ended. `session` is
+ *  the current one (none once ended); `message` says what happened when staff
+ *  should read it.
+ */
+export type UserSessionChanged = UserSessionChanged_Serialize | UserSessionChanged_Deserialize;
+
+/**
+ *  A user's session started, renewed, could not be saved, or ended. `session` is
+ *  the current one (none once ended); `message` says what happened when staff
+ *  should read it.
+ */
+export type UserSessionChanged_Deserialize = {
+	profileId: string,
+	userId: string,
+	session?: UserSessionInfo_Deserialize | null,
+	ended?: SessionEndReason | null,
+	message?: string | null,
+};
+
+/**
+ *  A user's session started, renewed, could not be saved, or ended. `session` is
+ *  the current one (none once ended); `message` says what happened when staff
+ *  should read it.
+ */
+export type UserSessionChanged_Serialize = {
+	profileId: string,
+	userId: string,
+	session: UserSessionInfo_Serialize | null,
+	ended: SessionEndReason | null,
+	message: string | null,
+};
+
+/**  A signed-in user, as the screens list them. */
+export type UserSessionInfo = UserSessionInfo_Serialize | UserSessionInfo_Deserialize;
+
+/**  A signed-in user, as the screens list them. */
+export type UserSessionInfo_Deserialize = {
+	profileId: string,
+	userId: string,
+	/**
+	 *  When the current access token expires (RFC 3339). Used later than that, the
+	 *  session renews itself with its refresh token.
+	 */
+	expiresAt: string,
+	/**  What the gateway granted, when it named anything. */
+	scope?: string | null,
+	signedInAt: string,
+};
+
+/**  A signed-in user, as the screens list them. */
+export type UserSessionInfo_Serialize = {
+	profileId: string,
+	userId: string,
+	/**
+	 *  When the current access token expires (RFC 3339). Used later than that, the
+	 *  session renews itself with its refresh token.
+	 */
+	expiresAt: string,
+	/**  What the gateway granted, when it named anything. */
+	scope: string | null,
+	signedInAt: string,
+};
+
 export type UserSort = UserSort_Serialize | UserSort_Deserialize;
 
 /**  How the list is sorted. */
@@ -1761,6 +1921,29 @@ export type UserTransaction = {
 	createdAt: string,
 };
 
+/**  Everything the "Viewing as" screen opens with, read through the user's session. */
+export type UserView = UserView_Serialize | UserView_Deserialize;
+
+/**  Everything the "Viewing as" screen opens with, read through the user's session. */
+export type UserView_Deserialize = {
+	user: ViewedUser_Deserialize,
+	balances: CurrencyBalance[],
+	cards: UserCard_Deserialize[],
+	session: UserSessionInfo_Deserialize,
+	/**  The profile's mode: issuing a card in active mode asks for confirmation. */
+	mode: Mode,
+};
+
+/**  Everything the "Viewing as" screen opens with, read through the user's session. */
+export type UserView_Serialize = {
+	user: ViewedUser_Serialize,
+	balances: CurrencyBalance[],
+	cards: UserCard_Serialize[],
+	session: UserSessionInfo_Serialize,
+	/**  The profile's mode: issuing a card in active mode asks for confirmation. */
+	mode: Mode,
+};
+
 /**
  *  Rows of the users directory changed (balances fetched, profile edited, user found
  *  gone): update them in place.
@@ -1799,6 +1982,31 @@ export type Verification =
 "malformed" | 
 /**  The URL names no profile of this app: answered 404. */
 "unknown_profile";
+
+/**  The user as they see themselves. */
+export type ViewedUser = ViewedUser_Serialize | ViewedUser_Deserialize;
+
+/**  The user as they see themselves. */
+export type ViewedUser_Deserialize = {
+	userId: string,
+	name: string,
+	email: string,
+	phone?: string | null,
+	country?: string | null,
+	kycStatus: KycState,
+	createdAt: string,
+};
+
+/**  The user as they see themselves. */
+export type ViewedUser_Serialize = {
+	userId: string,
+	name: string,
+	email: string,
+	phone: string | null,
+	country: string | null,
+	kycStatus: KycState,
+	createdAt: string,
+};
 
 /**  One webhook delivery of a payment notification. */
 export type WebhookEvent = WebhookEvent_Serialize | WebhookEvent_Deserialize;

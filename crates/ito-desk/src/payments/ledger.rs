@@ -255,7 +255,6 @@ fn parse_currency(code: &str) -> Currency {
 const COLUMNS: &str = "id, payment_id, status, amount, currency, charge, net, custom, \
     customer_email, details, checkout_url, transaction_id, last_error, created_at, paid_at";
 
-
 fn from_row(r: &Row<'_>) -> rusqlite::Result<LedgerPayment> {
     let status: String = r.get(2)?;
     let currency: String = r.get(4)?;

@@ -8,6 +8,7 @@
 //! through a sink.
 
 mod index;
+pub mod view;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,7 +57,6 @@ pub struct UserSessionInfo {
     pub scope: Option<String>,
     pub signed_in_at: String,
 }
-
 
 impl From<&SessionRow> for UserSessionInfo {
     fn from(r: &SessionRow) -> Self {
@@ -727,6 +727,11 @@ impl std::fmt::Debug for UserClient {
 impl UserClient {
     pub fn user_id(&self) -> &UserId {
         &self.user_id
+    }
+
+    /// The profile the session belongs to.
+    pub fn profile_id(&self) -> &str {
+        &self.key.0
     }
 
     /// The SDK's user routes, for calls without a method here; pass their result

@@ -692,11 +692,7 @@ impl Users {
             balances: balances
                 .balances
                 .iter()
-                .map(|b| CurrencyBalance {
-                    currency: b.currency.into(),
-                    available: b.available.to_decimal_string(),
-                    pending: b.pending.to_decimal_string(),
-                })
+                .map(CurrencyBalance::from)
                 .collect(),
             cards: cards.iter().map(UserCard::from).collect(),
             test_mode: profile.mode == Mode::Test,

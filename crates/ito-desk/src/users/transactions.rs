@@ -9,7 +9,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use ito_api::users::{Transaction, TransactionQuery, TransactionStatus, TransactionType};
-use ito_api::{Client, Cursor, Money, UserId};
+use ito_api::{Client, Cursor, Money, Page, UserId};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -203,7 +203,7 @@ impl Query {
     }
 }
 
-/// One page through the gateway's cursor.
+/// One page through the gateway's cursor, as the merchant reads it.
 pub async fn page(
     client: &Client,
     user: &UserId,
@@ -212,11 +212,26 @@ pub async fn page(
     limit: Option<u32>,
     loaded: &[TransactionTotals],
 ) -> Result<TransactionPage> {
+    page_with(filter, cursor, limit, loaded, |query| async move {
+        Ok(client.merchant().transactions(user, &query).await?)
+    })
+    .await
+}
+
+/// One page read by `fetch` (the merchant's route or the user's own).
+pub async fn page_with<F, Fut>(
+    filter: &TransactionFilter,
+    cursor: Option<&str>,
+    limit: Option<u32>,
+    loaded: &[TransactionTotals],
+    fetch: F,
+) -> Result<TransactionPage>
+where
+    F: FnOnce(TransactionQuery) -> Fut,
+    Fut: Future<Output = Result<Page<Transaction>>>,
+{
     let query = Query::new(filter, limit.unwrap_or(DEFAULT_PAGE))?;
-    let page = client
-        .merchant()
-        .transactions(user, &query.at(cursor))
-        .await?;
+    let page = fetch(query.at(cursor)).await?;
     let kept: Vec<&Transaction> = page.data.iter().filter(|t| query.keeps(t)).collect();
     Ok(TransactionPage {
         loaded_totals: add_totals(loaded, kept.iter().copied())?,
