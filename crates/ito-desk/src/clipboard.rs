@@ -10,6 +10,7 @@ use std::time::Duration;
 use arboard::Clipboard;
 use ito_api::Secret;
 use sha2::{Digest, Sha256};
+use tokio::sync::watch;
 
 use crate::error::{Error, Result, poisoned};
 
@@ -25,9 +26,19 @@ struct Held {
     generation: u64,
 }
 
+/// How the latest timer of a copy ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Expiry {
+    /// The copy it belonged to (see [`SecretClipboard::copy`]).
+    pub copy: u64,
+    /// False when the clipboard held something else by then, and was left alone.
+    pub cleared: bool,
+}
+
 pub struct SecretClipboard {
     held: Mutex<Held>,
     clear_after: Duration,
+    expiries: watch::Sender<Expiry>,
     me: Weak<SecretClipboard>,
 }
 
@@ -86,6 +97,7 @@ impl SecretClipboard {
                 generation: 0,
             }),
             clear_after,
+            expiries: watch::Sender::new(Expiry::default()),
             me: me.clone(),
         })
     }
@@ -94,9 +106,15 @@ impl SecretClipboard {
         self.clear_after
     }
 
+    /// The outcome of each copy's timer, as they end.
+    pub fn expiries(&self) -> watch::Receiver<Expiry> {
+        self.expiries.subscribe()
+    }
+
     /// Puts `text` on the clipboard, marked as sensitive, and clears it after the
-    /// delay if it is still there. Needs a Tokio runtime for the timer.
-    pub fn copy(&self, text: &Secret) -> Result<()> {
+    /// delay if it is still there. Returns the copy's number (see [`Expiry`]).
+    /// Needs a Tokio runtime for the timer.
+    pub fn copy(&self, text: &Secret) -> Result<u64> {
         let generation = {
             let mut held = self.held.lock().map_err(poisoned)?;
             let set = held.clipboard()?.set();
@@ -129,7 +147,7 @@ impl SecretClipboard {
                 clipboard.expire(generation);
             }
         });
-        Ok(())
+        Ok(generation)
     }
 
     fn expire(&self, generation: u64) {
@@ -139,9 +157,14 @@ impl SecretClipboard {
         if held.generation != generation {
             return;
         }
-        if let Err(e) = held.clear_if_ours() {
+        let cleared = held.clear_if_ours().unwrap_or_else(|e| {
             tracing::warn!(error = %e, "the clipboard could not be cleared");
-        }
+            false
+        });
+        self.expiries.send_replace(Expiry {
+            copy: generation,
+            cleared,
+        });
     }
 
     /// Clears what this app copied, if the clipboard still holds it (on quit).

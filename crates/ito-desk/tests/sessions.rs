@@ -1,9 +1,12 @@
 //! Signing in as a user against the real parts: the sandbox in-process on 127.0.0.1:0
-//! (its authorize page, token endpoint and user routes), SQLite on disk, and the
-//! keyring's in-memory store, read directly to see what the keychain holds. The
+//! (its authorize page, token endpoint and user routes), SQLite on disk, and the OS
+//! keychain (the Secret Service of the private D-Bus session the tests run in), read
+//! directly to see what it holds. The
 //! browser is played by an HTTP client that opens the authorize page, posts its form
 //! as the user and follows the redirect to the app's listener.
 #![allow(clippy::unwrap_used)]
+
+mod support;
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -13,14 +16,18 @@ use std::time::Duration;
 
 use ito_api::users::{NewUser, TransactionQuery};
 use ito_api::{Client, Credentials, Environment, Secret, UserId};
+use ito_desk::cards::access::CardAction;
+use ito_desk::cards::{CardField, CardIssue, Cards};
+use ito_desk::clipboard::SecretClipboard;
 use ito_desk::desk::{Desk, Options};
 use ito_desk::error::{Error, ErrorKind, SignInFailure};
+use ito_desk::overview::Currency;
 use ito_desk::profiles::{Mode, ProfileInput};
 use ito_desk::request_log::RequestLogFilter;
 use ito_desk::sessions::{SessionEndReason, SessionEvent, Sessions, UserSessionInfo};
 use ito_desk::vault::{Vault, user_tokens_account};
 use ito_sandbox::{Config, MerchantCredentials, Server};
-use keyring_core::{CredentialStore, mock};
+use keyring_core::CredentialStore;
 use tokio::task::JoinHandle;
 use url::Url;
 
@@ -30,7 +37,7 @@ struct Env {
     dir: tempfile::TempDir,
     sandbox: Server,
     merchant: MerchantCredentials,
-    keyring: Arc<mock::Store>,
+    keyring: Arc<CredentialStore>,
     desk: Arc<Desk>,
     sessions: Arc<Sessions>,
     seen: Seen,
@@ -48,8 +55,8 @@ async fn sandbox(dir: &Path, tune: impl FnOnce(&mut Config)) -> Server {
     Server::start(config).await.unwrap()
 }
 
-async fn open_desk(dir: &Path, keyring: &Arc<mock::Store>) -> Arc<Desk> {
-    let store: Arc<CredentialStore> = keyring.clone();
+async fn open_desk(dir: &Path, keyring: &Arc<CredentialStore>) -> Arc<Desk> {
+    let store = Arc::clone(keyring);
     Desk::open(
         Options {
             data_dir: dir.to_owned(),
@@ -76,7 +83,7 @@ async fn env_with(tune: impl FnOnce(&mut Config)) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let sandbox = sandbox(dir.path(), tune).await;
     let merchant = sandbox.db().create_merchant("京都の茶屋").unwrap();
-    let keyring = mock::Store::new().unwrap();
+    let keyring: Arc<CredentialStore> = zbus_secret_service_keyring_store::Store::new().unwrap();
     let desk = open_desk(dir.path(), &keyring).await;
     let profile = desk
         .add_profile(ProfileInput {
@@ -140,25 +147,29 @@ impl Env {
             .id
     }
 
-    /// Every keychain entry: account and secret (`None` once deleted).
+    /// This profile's keychain entries: account and secret. Other tests' profiles
+    /// share the keychain, so only accounts under this profile's id are listed.
     fn keychain(&self) -> Vec<(String, Option<String>)> {
-        let creds = self.keyring.inner.lock().unwrap();
-        let creds = creds.borrow();
-        creds
-            .iter()
-            .map(|c| {
-                let data = c.inner.lock().unwrap();
-                let secret = data
-                    .borrow()
-                    .secret
-                    .clone()
-                    .map(|s| String::from_utf8(s).unwrap());
-                (c.specifiers.1.clone(), secret)
+        let spec = std::collections::HashMap::from([("service", ito_desk::vault::SERVICE)]);
+        self.keyring
+            .search(&spec)
+            .unwrap()
+            .into_iter()
+            .filter_map(|entry| {
+                let account = entry.get_attributes().unwrap().remove("username")?;
+                account
+                    .starts_with(&format!("{}/", self.profile_id))
+                    .then(|| {
+                        let secret = entry
+                            .get_secret()
+                            .ok()
+                            .map(|s| String::from_utf8(s).unwrap());
+                        (account, secret)
+                    })
             })
             .collect()
     }
 
-    /// The stored sign-in of `user`, as the keychain holds it.
     fn tokens_of(&self, user: &UserId) -> Option<serde_json::Value> {
         let account = user_tokens_account(&self.profile_id, user.as_str());
         self.keychain()
@@ -795,5 +806,188 @@ async fn a_revoked_sign_in_signs_that_user_out() {
     // Hana's session is untouched.
     let view = env.sessions.user_client(hana.as_str()).await.unwrap();
     assert_eq!(view.me().await.unwrap().id, hana);
+    env.shutdown().await;
+}
+
+/// The user's KYC filled and submitted through the merchant, then approved.
+async fn approve_kyc(env: &Env, user: &UserId) {
+    let merchant = env.client();
+    let values = support::complete_kyc()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    merchant
+        .merchant()
+        .replace_kyc(user, &values)
+        .await
+        .unwrap();
+    merchant.merchant().submit_kyc(user).await.unwrap();
+    merchant.sandbox().approve_kyc(user).await.unwrap();
+}
+
+fn luhn(digits: &str) -> bool {
+    let sum: u32 = digits
+        .chars()
+        .rev()
+        .enumerate()
+        .map(|(i, c)| {
+            let d = c.to_digit(10).unwrap();
+            if i % 2 == 1 {
+                (d * 2) % 9 + u32::from(d == 9) * 9
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// Every file of the desk's data directory, read whole; not the sandbox's database
+/// beside them, which holds the gateway's side.
+fn desk_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.is_file()
+                && !p
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("sandbox")
+        })
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_card_is_issued_after_kyc_approval_and_revealed_under_guard() {
+    let env = env().await;
+    let taro = env.user("taro@example.jp", "taro-pass-1").await;
+    let (info, _tab) = env
+        .sign_in(&taro, approve("taro@example.jp", "taro-pass-1"))
+        .await;
+    info.unwrap();
+    let clipboard = SecretClipboard::with_clear_after(Duration::from_millis(400));
+    let mut expiries = clipboard.expiries();
+    let cards = Cards::with_shown_for(
+        Arc::clone(&env.desk),
+        Arc::clone(&env.sessions),
+        Arc::clone(&clipboard),
+        Duration::from_millis(600),
+    );
+    let jpy = CardIssue {
+        currency: Currency::Jpy,
+        live_confirmed: false,
+    };
+
+    // Before approval: refused with the reason, and the gateway agrees.
+    let refused = cards.issue(taro.as_str(), jpy.clone()).await.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::Validation);
+    assert!(refused.to_string().contains("not started"), "{refused}");
+    let user = env.sessions.user_client(taro.as_str()).await.unwrap();
+    let gateway = user
+        .api()
+        .issue_card(ito_api::Currency::Jpy)
+        .await
+        .unwrap_err();
+    assert_eq!(gateway.kind(), ito_api::ErrorKind::Forbidden);
+    assert!(user.cards().await.unwrap().is_empty());
+
+    // After approval: issued, in the chosen currency, and seen in the user's view.
+    approve_kyc(&env, &taro).await;
+    let card = cards.issue(taro.as_str(), jpy).await.unwrap();
+    assert_eq!(card.currency, Some(Currency::Jpy));
+    let view = env.sessions.view(taro.as_str()).await.unwrap();
+    assert_eq!(view.cards, vec![card.clone()]);
+    assert_eq!(view.user.user_id, taro.as_str());
+
+    // A reveal needs staff's confirmation; without it nothing is fetched.
+    let unconfirmed = cards
+        .reveal(taro.as_str(), &card.card_id, false)
+        .await
+        .unwrap_err();
+    assert_eq!(unconfirmed.kind(), ErrorKind::Validation);
+    assert!(
+        env.client()
+            .sandbox()
+            .card_reveals(&taro)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let shown = cards
+        .reveal(taro.as_str(), &card.card_id, true)
+        .await
+        .unwrap();
+    assert_eq!(shown.number.len(), 16);
+    assert!(luhn(&shown.number), "{}", shown.last4);
+    assert!(shown.number.ends_with(&card.last4));
+    assert_eq!(shown.cvv.len(), 3);
+    assert!(!format!("{shown:?}").contains(&shown.number));
+    assert_eq!(
+        shown.access.iter().map(|a| a.action).collect::<Vec<_>>(),
+        [CardAction::Revealed]
+    );
+    assert_eq!(
+        env.client()
+            .sandbox()
+            .card_reveals(&taro)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Copied through the system clipboard, recorded, and cleared after its time.
+    let copied = cards
+        .copy(&shown.reveal_id, CardField::Number)
+        .await
+        .unwrap();
+    assert_eq!(
+        copied.access.iter().map(|a| a.action).collect::<Vec<_>>(),
+        [CardAction::CopiedNumber, CardAction::Revealed]
+    );
+    assert_eq!(
+        arboard::Clipboard::new().unwrap().get_text().unwrap(),
+        shown.number
+    );
+    assert!(expiries.wait_for(|e| e.copy > 0).await.unwrap().cleared);
+
+    // Once hidden, the data is gone from the app: nothing left to copy.
+    cards.hide(&shown.reveal_id);
+    let ended = cards
+        .copy(&shown.reveal_id, CardField::Cvv)
+        .await
+        .unwrap_err();
+    assert!(ended.to_string().contains("hidden again"), "{ended}");
+    let again = cards
+        .reveal(taro.as_str(), &card.card_id, true)
+        .await
+        .unwrap();
+    assert!(cards.is_shown(&again.reveal_id));
+    eventually("the reveal to end on its own", || {
+        let shown = cards.is_shown(&again.reveal_id);
+        async move { !shown }
+    })
+    .await;
+    assert_eq!(cards.access(&card.card_id).await.unwrap().len(), 3);
+
+    // Neither the number nor the CVV is in any file the desk wrote.
+    let files = desk_files(env.dir.path());
+    assert!(
+        files.iter().any(|(p, _)| p.ends_with("-wal")),
+        "{:?}",
+        files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    for (path, bytes) in files {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(&shown.number), "the number is in {path}");
+        assert!(
+            !text.contains(&format!("\"{}\"", shown.cvv)),
+            "the CVV is in {path}"
+        );
+    }
     env.shutdown().await;
 }

@@ -263,6 +263,13 @@ impl Cards {
         }
     }
 
+    /// Whether a reveal's data is still held, that is, can still be copied.
+    pub fn is_shown(&self, reveal_id: &str) -> bool {
+        self.shown
+            .lock()
+            .is_ok_and(|shown| shown.contains_key(reveal_id))
+    }
+
     /// Forgets every open reveal (a profile switch).
     pub fn hide_all(&self) {
         if let Ok(mut shown) = self.shown.lock() {
