@@ -991,3 +991,40 @@ async fn a_card_is_issued_after_kyc_approval_and_revealed_under_guard() {
     }
     env.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_active_mode_card_needs_staff_confirmation_first() {
+    let env = env().await;
+    let live = env
+        .desk
+        .add_profile(ProfileInput {
+            name: "Tea shop (live)".into(),
+            mode: Mode::Active,
+            // Never reached: the refusal comes before any call.
+            base_url: "https://127.0.0.1:9".into(),
+            access_key: Some(env.merchant.access_key.clone()),
+            secret_key: Some(env.merchant.secret_key.clone()),
+            client_id: env.merchant.client_id.clone(),
+            client_secret: Some(env.merchant.client_secret.clone()),
+            public_client_id: env.merchant.public_client_id.clone(),
+        })
+        .await
+        .unwrap();
+    env.desk.switch_profile(&live.id).await.unwrap();
+    let cards = Cards::new(
+        Arc::clone(&env.desk),
+        Arc::clone(&env.sessions),
+        SecretClipboard::new(),
+    );
+    let issue = |live_confirmed| CardIssue {
+        currency: Currency::Usd,
+        live_confirmed,
+    };
+    let refused = cards.issue("u_1", issue(false)).await.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::Validation);
+    assert!(refused.to_string().contains("active mode"), "{refused}");
+    // Confirmed, it goes on, and stops at the missing sign-in.
+    let next = cards.issue("u_1", issue(true)).await.unwrap_err();
+    assert_eq!(next.kind(), ErrorKind::SessionEnded, "{next}");
+    env.shutdown().await;
+}
