@@ -17,4 +17,4 @@ rm -rf artifacts/e2e
 
 xvfb-run -a -s '-screen 0 1280x800x24' \
     dbus-run-session -- sh scripts/with-keyring.sh \
-    cargo test --workspace --locked --test desktop --test payment-link --test user-screens --test kyc-screens --test secrets -- --ignored --test-threads=1 "$@"
+    cargo test --workspace --locked --test desktop --test payment-link --test user-screens --test kyc-screens --test user-cards --test secrets -- --ignored --test-threads=1 "$@"

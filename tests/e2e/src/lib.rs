@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 
+/// The password every user the sandbox seeds (the demo's included) signs in with.
+pub const SANDBOX_USER_PASSWORD: &str = "sandbox-password";
+
 pub type Result<T, E = Box<dyn std::error::Error + Send + Sync>> = std::result::Result<T, E>;
 
 /// The workspace root (this crate lives in `tests/e2e`).
@@ -201,10 +204,32 @@ pub struct FirstStart {
     webhook_port: u16,
 }
 
-/// The environment the app runs in: its own home, and a fixed webhook port.
+/// The program the app opens sign-in pages with instead of a browser: it notes each
+/// URL in [`BROWSER_LOG`] under the home, where [`FirstStart::browser_sign_in`] plays the
+/// browser (the issue drives the browser step by posting the form).
+const PLAYED_BROWSER: &str = ".played-browser";
+const BROWSER_LOG: &str = "opened-urls";
+
+fn install_played_browser(home: &Path) -> Result<()> {
+    let script = home.join(PLAYED_BROWSER);
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$1\" >> \"{}\"\n",
+            home.join(BROWSER_LOG).display()
+        ),
+    )?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
+    Ok(())
+}
+
+/// The environment the app runs in: its own home, a fixed webhook port, and the
+/// played browser.
 fn app_env(home: &Path, webhook_port: u16) -> Vec<(&'static str, std::ffi::OsString)> {
     vec![
         ("HOME", home.as_os_str().to_owned()),
+        ("ITO_DESK_BROWSER", home.join(PLAYED_BROWSER).into()),
         ("XDG_DATA_HOME", home.join(".local/share").into()),
         ("XDG_CONFIG_HOME", home.join(".config").into()),
         ("XDG_CACHE_HOME", home.join(".cache").into()),
@@ -242,6 +267,7 @@ impl FirstStart {
         // An app a failed test left behind would still hold its resources.
         wait_gone(&app, Duration::from_secs(30)).await?;
         let home = tempfile::Builder::new().prefix("ito-desk-e2e-").tempdir()?;
+        install_played_browser(home.path())?;
         let webhook_port = free_port()?;
         let (client, driver) = start_app(&app, home.path(), webhook_port).await?;
         Ok(Self {
@@ -297,6 +323,53 @@ impl FirstStart {
 
     pub fn home(&self) -> &Path {
         self.home.path()
+    }
+
+    /// Plays the browser for the app's latest sign-in page: waits for the app to
+    /// open it, posts the gateway's authorize form as `email` with `decision`
+    /// (`approve` or `deny`), and follows the redirect to the app's listener. The
+    /// page the listener answered with.
+    pub async fn browser_sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        decision: &str,
+    ) -> Result<String> {
+        let log = self.home.path().join(BROWSER_LOG);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let url = loop {
+            let opened = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(last) = opened.lines().last() {
+                break url::Url::parse(last)?;
+            }
+            if Instant::now() > deadline {
+                return Err("the app opened no sign-in page".into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        std::fs::remove_file(&log)?;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let page = http.get(url.clone()).send().await?.error_for_status()?;
+        if !page.text().await?.contains("decision") {
+            return Err("the authorize page has no form".into());
+        }
+        let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        form.extend([
+            ("email".to_owned(), email.to_owned()),
+            ("password".to_owned(), password.to_owned()),
+            ("decision".to_owned(), decision.to_owned()),
+        ]);
+        let action = url.join("/oauth/authorize")?;
+        let answer = http.post(action).form(&form).send().await?;
+        let to = answer
+            .headers()
+            .get("location")
+            .ok_or("the authorize form did not redirect")?
+            .to_str()?
+            .to_owned();
+        Ok(http.get(to).send().await?.text().await?)
     }
 
     /// The port the app's webhook listener was given.

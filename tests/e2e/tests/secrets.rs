@@ -1,6 +1,8 @@
 //! No secret on disk: after a session in the real window that used every credential a
 //! profile holds (the access and secret keys for a payment link and its signed
-//! webhook, the OAuth client secret and its access token for the users), every file
+//! webhook, the OAuth client secret and its access token for the users), signed in as
+//! a user (their access and refresh tokens) and revealed and copied that user's card
+//! number and CVV, every file
 //! the app wrote under its home — its database and WAL, the exported CSV, WebKit's
 //! storage and caches, the embedded sandbox's database, whatever else — is read byte by byte, while the app runs and
 //! after it stops, for each secret in UTF-8 and in UTF-16 (WebKit's local storage).
@@ -9,8 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use fantoccini::Client;
-use ito_api::{Credentials, Environment, PaymentId};
+use ito_api::{Credentials, Environment, PaymentId, UserId};
 use ito_desk_e2e::{
     FirstStart, Result, add_profile, binary, find, separate_sandbox, switch_profile, testid, until,
 };
@@ -20,6 +21,23 @@ use ito_desk_e2e::{
 const TOKEN_PREFIXES: [&str; 3] = ["mat_", "uat_", "urt_"];
 const TOKEN_MIN_LEN: usize = 40;
 
+/// Values the gateway accepts for every required KYC field.
+const KYC: [(&str, &str); 13] = [
+    ("legal_name", "山田 花子"),
+    ("legal_name_kana", "ヤマダ ハナコ"),
+    ("date_of_birth", "1985-04-12"),
+    ("nationality", "jp"),
+    ("occupation", "会社員"),
+    ("purpose_of_use", "shopping"),
+    ("postal_code", "100-0001"),
+    ("prefecture", "tokyo"),
+    ("city", "千代田区"),
+    ("address_line1", "千代田1-1"),
+    ("phone", "+81312345678"),
+    ("id_document_type", "passport"),
+    ("id_document_number", "TK1234567"),
+];
+
 #[tokio::test]
 #[ignore = "needs the built app, tauri-driver and a display: run scripts/e2e.sh"]
 async fn no_secret_in_any_file_the_app_writes() -> Result<()> {
@@ -27,15 +45,27 @@ async fn no_secret_in_any_file_the_app_writes() -> Result<()> {
     let (_sandbox, url, merchant) = separate_sandbox(outside.path())?;
     seed(outside.path(), &merchant)?;
     let app = FirstStart::new().await?;
-    let outcome = session(&app.client, &url, &merchant).await;
+    let outcome = session(&app, &url, &merchant).await;
     let running = outcome.as_ref().map_or(Vec::new(), |_| walk(app.home()));
-    let home = app.stop("secrets", outcome.map(drop)).await?;
+    let (outcome, outcome_card) = match outcome {
+        Ok(card) => (Ok(()), Ok(card)),
+        Err(e) => (Err(e), Err("no card revealed".to_owned())),
+    };
+    let home = app.stop("secrets", outcome).await?;
     let stopped = walk(home.path());
 
-    let secrets: Vec<(&str, String)> = ["access_key", "secret_key", "client_secret"]
+    let card = outcome_card?;
+    let mut secrets: Vec<(&str, String)> = ["access_key", "secret_key", "client_secret"]
         .into_iter()
         .map(|k| (k, merchant[k].as_str().unwrap().to_owned()))
         .collect();
+    // The number as shown (grouped by four) and bare; a bare three-digit CVV would
+    // match any file by chance, so it is looked for as a value of a field.
+    secrets.push(("card number", card.number.clone()));
+    secrets.push(("grouped card number", grouped(&card.number)));
+    for form in [r#""cvv":"{}""#, r#""cvv": "{}""#, "cvv={}", r#""cvv":{}"#] {
+        secrets.push(("CVV", form.replace("{}", &card.cvv)));
+    }
     for (when, files) in [("while it ran", &running), ("after it stopped", &stopped)] {
         let names: Vec<String> = files
             .iter()
@@ -101,7 +131,8 @@ fn seed(dir: &Path, merchant: &serde_json::Value) -> Result<()> {
 /// the secret key), paid so that the signed webhook lands (verified with the secret
 /// key), the users imported and one opened (the OAuth client secret and its token),
 /// and the payments exported.
-async fn session(c: &Client, url: &str, merchant: &serde_json::Value) -> Result<()> {
+async fn session(app: &FirstStart, url: &str, merchant: &serde_json::Value) -> Result<Card> {
+    let c = &app.client;
     find(c, "overview-balances", 60).await?;
     let profile = add_profile(c, "Secrets Shop", url, merchant).await?;
     switch_profile(c, &profile).await?;
@@ -143,18 +174,13 @@ async fn session(c: &Client, url: &str, merchant: &serde_json::Value) -> Result<
         .find(|(k, _)| k == "payment_id")
         .map(|(_, v)| v.into_owned())
         .ok_or("no payment id in the checkout URL")?;
+    let field = |k: &str| -> Result<String> {
+        Ok(merchant[k].as_str().ok_or(format!("no {k}"))?.to_owned())
+    };
     let gateway = ito_api::Client::new(
         Environment::sandbox(url)?,
-        Credentials::new(
-            merchant["access_key"]
-                .as_str()
-                .ok_or("no access key")?
-                .to_owned(),
-            merchant["secret_key"]
-                .as_str()
-                .ok_or("no secret key")?
-                .to_owned(),
-        ),
+        Credentials::new(field("access_key")?, field("secret_key")?)
+            .with_oauth(field("client_id")?, field("client_secret")?),
     )?;
     gateway
         .sandbox()
@@ -195,8 +221,92 @@ async fn session(c: &Client, url: &str, merchant: &serde_json::Value) -> Result<
     )
     .await?;
     find(c, "user-row", 5).await?.click().await?;
-    find(c, "user-detail", 60).await?;
-    Ok(())
+    let detail = find(c, "user-detail", 60).await?;
+    let user = UserId::new(
+        detail
+            .attr("data-user-id")
+            .await?
+            .ok_or("the user's page has no id")?,
+    );
+    reveal_a_card(app, &gateway, &user).await
+}
+
+/// A card's data as the reveal showed it.
+struct Card {
+    number: String,
+    cvv: String,
+}
+
+/// Signs in as the user (their KYC approved at the gateway first), issues them a card
+/// in the user's view, reveals it, copies its number and hides it.
+async fn reveal_a_card(app: &FirstStart, gateway: &ito_api::Client, user: &UserId) -> Result<Card> {
+    let c = &app.client;
+    let me = gateway
+        .sandbox()
+        .users(Some(100), None)
+        .await?
+        .data
+        .into_iter()
+        .find(|u| &u.id == user)
+        .ok_or("the opened user is not the merchant's")?;
+    let values = KYC
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    gateway.merchant().replace_kyc(user, &values).await?;
+    gateway.merchant().submit_kyc(user).await?;
+    gateway.sandbox().approve_kyc(user).await?;
+
+    find(c, "sign-in-as-user", 30).await?.click().await?;
+    let page = app
+        .browser_sign_in(&me.email, ito_desk_e2e::SANDBOX_USER_PASSWORD, "approve")
+        .await?;
+    if !page.contains("Signed in") {
+        return Err(format!("the sign-in tab says: {page}").into());
+    }
+    find(c, "open-user-view", 30).await?.click().await?;
+    find(c, "user-view", 30).await?;
+    find(c, "tab-cards", 10).await?.click().await?;
+    find(c, "issue-card", 10).await?.click().await?;
+    find(c, "issue-card-currency", 10)
+        .await?
+        .select_by_value("USD")
+        .await?;
+    find(c, "issue-card-submit", 5).await?.click().await?;
+    find(c, "card-row", 30).await?;
+    find(c, "card-reveal", 10).await?.click().await?;
+    find(c, "confirm-accept", 10).await?.click().await?;
+    let digits = |s: String| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    let number = digits(find(c, "card-number", 30).await?.text().await?);
+    let cvv = digits(find(c, "card-cvv", 5).await?.text().await?);
+    if number.len() != 16 || cvv.len() != 3 {
+        return Err(format!(
+            "revealed {} digits and a {}-digit CVV",
+            number.len(),
+            cvv.len()
+        )
+        .into());
+    }
+    find(c, "copy-card-number", 5).await?.click().await?;
+    find(c, "card-copied", 10).await?;
+    find(c, "card-hide", 5).await?.click().await?;
+    until(
+        c,
+        "the number hidden",
+        &format!("!document.querySelector('{}')", testid("card-number")),
+        5,
+    )
+    .await?;
+    Ok(Card { number, cvv })
+}
+
+fn grouped(number: &str) -> String {
+    number
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Every regular file under `dir`, at any depth, with its bytes as read when it was
