@@ -825,23 +825,6 @@ async fn approve_kyc(env: &Env, user: &UserId) {
     merchant.sandbox().approve_kyc(user).await.unwrap();
 }
 
-fn luhn(digits: &str) -> bool {
-    let sum: u32 = digits
-        .chars()
-        .rev()
-        .enumerate()
-        .map(|(i, c)| {
-            let d = c.to_digit(10).unwrap();
-            if i % 2 == 1 {
-                (d * 2) % 9 + u32::from(d == 9) * 9
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum % 10 == 0
-}
-
 /// Every file of the desk's data directory, read whole; not the sandbox's database
 /// beside them, which holds the gateway's side.
 fn desk_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -922,7 +905,7 @@ async fn a_card_is_issued_after_kyc_approval_and_revealed_under_guard() {
         .await
         .unwrap();
     assert_eq!(shown.number.len(), 16);
-    assert!(luhn(&shown.number), "{}", shown.last4);
+    assert!(ito_sandbox::luhn_valid(&shown.number), "{}", shown.last4);
     assert!(shown.number.ends_with(&card.last4));
     assert_eq!(shown.cvv.len(), 3);
     assert!(!format!("{shown:?}").contains(&shown.number));

@@ -28,6 +28,7 @@ mod transactions;
 mod users;
 mod webhooks;
 
+pub use cards::luhn_valid;
 pub use checkout::{RETURN_CANCELLED, RETURN_PAID};
 pub use db::Db;
 pub use error::{Error, Result};

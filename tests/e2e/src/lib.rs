@@ -11,9 +11,6 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 
-/// The password every user the sandbox seeds (the demo's included) signs in with.
-pub const SANDBOX_USER_PASSWORD: &str = "sandbox-password";
-
 pub type Result<T, E = Box<dyn std::error::Error + Send + Sync>> = std::result::Result<T, E>;
 
 /// The workspace root (this crate lives in `tests/e2e`).

@@ -9,9 +9,7 @@
 #![allow(clippy::unwrap_used)]
 
 use fantoccini::Client;
-use ito_desk_e2e::{
-    FirstStart, Result, SANDBOX_USER_PASSWORD, find, language, screenshot, testid, until,
-};
+use ito_desk_e2e::{FirstStart, Result, find, language, screenshot, testid, until};
 
 #[tokio::test]
 #[ignore = "needs the built app, tauri-driver and a display: run scripts/e2e.sh"]
@@ -71,7 +69,7 @@ async fn sign_in(app: &FirstStart, email: &str, decision: &str) -> Result<String
     let c = &app.client;
     find(c, "sign-in-as-user", 30).await?.click().await?;
     find(c, "sign-in-waiting", 10).await?;
-    app.browser_sign_in(email, SANDBOX_USER_PASSWORD, decision)
+    app.browser_sign_in(email, ito_sandbox::SEED_PASSWORD, decision)
         .await
 }
 

@@ -259,7 +259,7 @@ async fn reveal_a_card(app: &FirstStart, gateway: &ito_api::Client, user: &UserI
 
     find(c, "sign-in-as-user", 30).await?.click().await?;
     let page = app
-        .browser_sign_in(&me.email, ito_desk_e2e::SANDBOX_USER_PASSWORD, "approve")
+        .browser_sign_in(&me.email, ito_sandbox::SEED_PASSWORD, "approve")
         .await?;
     if !page.contains("Signed in") {
         return Err(format!("the sign-in tab says: {page}").into());
