@@ -11,6 +11,23 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 
+/// Values the gateway accepts for every required KYC field, in the form's order.
+pub const COMPLETE_KYC: [(&str, &str); 13] = [
+    ("legal_name", "山田 花子"),
+    ("legal_name_kana", "ヤマダ ハナコ"),
+    ("date_of_birth", "1985-04-12"),
+    ("nationality", "JP"),
+    ("occupation", "会社員"),
+    ("purpose_of_use", "shopping"),
+    ("postal_code", "100-0001"),
+    ("prefecture", "tokyo"),
+    ("city", "千代田区"),
+    ("address_line1", "千代田1-1"),
+    ("phone", "+81312345678"),
+    ("id_document_type", "passport"),
+    ("id_document_number", "TK1234567"),
+];
+
 pub type Result<T, E = Box<dyn std::error::Error + Send + Sync>> = std::result::Result<T, E>;
 
 /// The workspace root (this crate lives in `tests/e2e`).

@@ -7,24 +7,9 @@
 #![allow(clippy::unwrap_used)]
 
 use fantoccini::Client;
-use ito_desk_e2e::{FirstStart, Result, find, language, screenshot, testid, until};
-
-/// Values the gateway accepts for every required field, in the form's order.
-const COMPLETE: [(&str, &str); 13] = [
-    ("legal_name", "山田 花子"),
-    ("legal_name_kana", "ヤマダ ハナコ"),
-    ("date_of_birth", "1985-04-12"),
-    ("nationality", "JP"),
-    ("occupation", "会社員"),
-    ("purpose_of_use", "shopping"),
-    ("postal_code", "100-0001"),
-    ("prefecture", "tokyo"),
-    ("city", "千代田区"),
-    ("address_line1", "千代田1-1"),
-    ("phone", "+81312345678"),
-    ("id_document_type", "passport"),
-    ("id_document_number", "TK1234567"),
-];
+use ito_desk_e2e::{
+    COMPLETE_KYC as COMPLETE, FirstStart, Result, find, language, screenshot, testid, until,
+};
 
 #[tokio::test]
 #[ignore = "needs the built app, tauri-driver and a display: run scripts/e2e.sh"]

@@ -13,30 +13,14 @@ use std::path::{Path, PathBuf};
 
 use ito_api::{Credentials, Environment, PaymentId, UserId};
 use ito_desk_e2e::{
-    FirstStart, Result, add_profile, binary, find, separate_sandbox, switch_profile, testid, until,
+    COMPLETE_KYC, FirstStart, Result, add_profile, binary, find, separate_sandbox, switch_profile,
+    testid, until,
 };
 
 /// The prefixes of the gateway's OAuth tokens (merchant access, user access, user
 /// refresh); each is followed by at least 40 letters and digits.
 const TOKEN_PREFIXES: [&str; 3] = ["mat_", "uat_", "urt_"];
 const TOKEN_MIN_LEN: usize = 40;
-
-/// Values the gateway accepts for every required KYC field.
-const KYC: [(&str, &str); 13] = [
-    ("legal_name", "山田 花子"),
-    ("legal_name_kana", "ヤマダ ハナコ"),
-    ("date_of_birth", "1985-04-12"),
-    ("nationality", "jp"),
-    ("occupation", "会社員"),
-    ("purpose_of_use", "shopping"),
-    ("postal_code", "100-0001"),
-    ("prefecture", "tokyo"),
-    ("city", "千代田区"),
-    ("address_line1", "千代田1-1"),
-    ("phone", "+81312345678"),
-    ("id_document_type", "passport"),
-    ("id_document_number", "TK1234567"),
-];
 
 #[tokio::test]
 #[ignore = "needs the built app, tauri-driver and a display: run scripts/e2e.sh"]
@@ -249,7 +233,7 @@ async fn reveal_a_card(app: &FirstStart, gateway: &ito_api::Client, user: &UserI
         .into_iter()
         .find(|u| &u.id == user)
         .ok_or("the opened user is not the merchant's")?;
-    let values = KYC
+    let values = COMPLETE_KYC
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
