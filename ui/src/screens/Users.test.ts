@@ -12,6 +12,9 @@ const backend = vi.hoisted(() => ({
   onUsersChanged: vi.fn(),
   onUserDirectoryChanged: vi.fn(),
   onUserBalanceRefresh: vi.fn(),
+  // The sign-in block / signed-in list (issue 13): nobody is signed in as a user here.
+  userSessions: vi.fn(async () => []),
+  onUserSessionChanged: vi.fn(async () => () => {}),
 }));
 vi.mock('../lib/api', () => backend);
 
