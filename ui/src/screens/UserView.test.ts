@@ -348,6 +348,20 @@ describe('UserView', () => {
     expect(backend.hideCard).toHaveBeenCalledWith('rev_switch');
   });
 
+  it('never shows a reveal answered after the window lost focus', async () => {
+    let answer!: (card: RevealedCard) => void;
+    backend.revealCard.mockReturnValue(new Promise((resolve) => (answer = resolve)));
+    render(ConfirmDialog);
+    render(UserView, { id: 'usr_hanako', tab: 'cards' });
+    await fireEvent.click(await screen.findByTestId('card-reveal'));
+    await fireEvent.click(await screen.findByTestId('confirm-accept'));
+    await waitFor(() => expect(backend.revealCard).toHaveBeenCalled());
+    await fireEvent.blur(window);
+    answer(revealed('rev_late'));
+    await waitFor(() => expect(backend.hideCard).toHaveBeenCalledWith('rev_late'));
+    expect(screen.queryByTestId('card-number')).toBeNull();
+  });
+
   it('hides when the view goes away', async () => {
     backend.revealCard.mockResolvedValue(revealed('rev_leave'));
     const { unmount } = await revealFirstCard();
