@@ -147,12 +147,12 @@ describe('UserView', () => {
     expect(banner).toHaveAttribute('data-mode', 'test');
     expect(banner).toHaveTextContent('TEST MODE');
     expect(backend.userView).toHaveBeenCalledWith('usr_hanako');
-    expect(screen.getByTestId('user-view-tab-me')).toHaveAttribute('aria-selected', 'true');
+    expect(screen.getByTestId('tab-me')).toHaveAttribute('aria-selected', 'true');
     expect(screen.getByTestId('user-view-profile')).toHaveTextContent('hanako@example.jp');
     expect(screen.getByTestId('user-view-session')).toHaveAttribute('data-expires-at', '2026-11-24T11:00:00Z');
-    await fireEvent.click(screen.getByTestId('user-view-tab-cards'));
+    await fireEvent.click(screen.getByTestId('tab-cards'));
     expect(location.hash).toBe('#/users/usr_hanako/as-user/cards');
-    await fireEvent.click(screen.getByTestId('user-view-tab-me'));
+    await fireEvent.click(screen.getByTestId('tab-me'));
     expect(location.hash).toBe('#/users/usr_hanako/as-user');
   });
 
