@@ -15,6 +15,9 @@ const backend = vi.hoisted(() => ({
   onUserBalanceRefresh: vi.fn(async () => () => {}),
   kycQueue: vi.fn(),
   onKycFormChanged: vi.fn(async () => () => {}),
+  // The sign-in block / signed-in list (issue 13): nobody is signed in as a user here.
+  userSessions: vi.fn(async () => []),
+  onUserSessionChanged: vi.fn(async () => () => {}),
 }));
 vi.mock('./lib/api', () => backend);
 

@@ -66,6 +66,15 @@ import type {
   QueueGroup_Serialize,
   QueueUser_Serialize,
   Resolution,
+  CardAccess,
+  CardCopied,
+  CardField,
+  CardIssue,
+  RevealedCard,
+  UserSessionChanged_Serialize,
+  UserSessionInfo_Serialize,
+  UserView_Serialize,
+  ViewedUser_Serialize,
 } from './bindings';
 import { ApiError } from './errors';
 
@@ -112,6 +121,13 @@ export type {
   LocalizedText,
   Resolution,
   SaveState,
+  CardAccess,
+  CardAction,
+  CardCopied,
+  CardField,
+  CardIssue,
+  RevealedCard,
+  SessionEndReason,
 } from './bindings';
 export type CommandError = CommandError_Serialize;
 export type DeskState = DeskState_Serialize;
@@ -163,6 +179,10 @@ export type KycFormChanged = KycFormChanged_Serialize;
 export type KycQueue = KycQueue_Serialize;
 export type QueueGroup = QueueGroup_Serialize;
 export type QueueUser = QueueUser_Serialize;
+export type UserSessionChanged = UserSessionChanged_Serialize;
+export type UserSessionInfo = UserSessionInfo_Serialize;
+export type UserView = UserView_Serialize;
+export type ViewedUser = ViewedUser_Serialize;
 
 type Outcome<T> = { status: 'ok'; data: T } | { status: 'error'; error: CommandError };
 
@@ -287,6 +307,42 @@ export const kycReview = (userId: string, review: KycReview): Promise<KycForm> =
 /** The profile's users by what KYC needs from staff, with counts. */
 export const kycQueue = (): Promise<KycQueue> => unwrap(commands.kycQueue());
 
+// Signing in as a user, the user's own view and their cards (issue 13).
+/**
+ * Opens the gateway's sign-in page in the system browser and waits (5 minutes at most)
+ * for the user to finish there; `sign_in_failed`, `timeout`, `validation` or
+ * `keychain_unavailable` otherwise.
+ */
+export const signInAsUser = (userId: string): Promise<UserSessionInfo> => unwrap(commands.signInAsUser(userId));
+/** Stops a sign-in waiting for the browser (it then fails with `sign_in_failed`); false when none was. */
+export const cancelUserSignIn = (userId: string): Promise<boolean> => unwrap(commands.cancelUserSignIn(userId));
+/** The users signed in on the active profile, the latest first. */
+export const userSessions = (): Promise<UserSessionInfo[]> => unwrap(commands.userSessions());
+export const signOutUser = (userId: string): Promise<null> => unwrap(commands.signOutUser(userId));
+/** The user's profile, balances and cards through their own session; `session_ended` when there is none. */
+export const userView = (userId: string): Promise<UserView> => unwrap(commands.userView(userId));
+/** One page of the user's own transactions, as `userTransactions` reads the merchant's. */
+export const userViewTransactions = (
+  userId: string,
+  filter: TransactionFilter,
+  cursor: string | null,
+  limit: number | null,
+  loaded: TransactionTotals[],
+): Promise<TransactionPage> => unwrap(commands.userViewTransactions(userId, filter, cursor, limit, loaded));
+/** Refused unless the user's KYC is approved, and in active mode unless `liveConfirmed`. */
+export const issueCard = (userId: string, issue: CardIssue): Promise<UserCard> =>
+  unwrap(commands.issueCard(userId, issue));
+/** The full number and CVV, recorded; `confirmed` is staff's explicit yes. */
+export const revealCard = (userId: string, cardId: string, confirmed: boolean): Promise<RevealedCard> =>
+  unwrap(commands.revealCard(userId, cardId, confirmed));
+/** The window stopped showing a reveal: the backend forgets it. */
+export const hideCard = (revealId: string): Promise<null> => unwrap(commands.hideCard(revealId));
+/** Copies through the backend, which clears the clipboard after `clearsInSeconds`. */
+export const copyCardField = (revealId: string, field: CardField): Promise<CardCopied> =>
+  unwrap(commands.copyCardField(revealId, field));
+/** The card's latest reveals and copies on this computer. */
+export const cardAccess = (cardId: string): Promise<CardAccess[]> => unwrap(commands.cardAccess(cardId));
+
 export type Unlisten = () => void;
 
 /** The active profile (or its mode) changed: every screen re-fetches. */
@@ -332,3 +388,7 @@ export const onUserExportProgress = (handler: (progress: TransactionExportProgre
 /** A KYC form's save state changed (sent, offline, conflict, values refused). */
 export const onKycFormChanged = (handler: (change: KycFormChanged) => void): Promise<Unlisten> =>
   events.kycFormChanged.listen((event) => handler(event.payload));
+
+/** A user's session started, renewed, could not be saved, or ended. */
+export const onUserSessionChanged = (handler: (change: UserSessionChanged) => void): Promise<Unlisten> =>
+  events.userSessionChanged.listen((event) => handler(event.payload));

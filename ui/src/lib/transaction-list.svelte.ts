@@ -1,5 +1,14 @@
 import * as api from './api';
-import type { TransactionFilter, TransactionTotals, UserTransaction } from './api';
+import type { TransactionFilter, TransactionPage, TransactionTotals, UserTransaction } from './api';
+
+/** Where the pages come from: the merchant's API (`userTransactions`) or the user's own session. */
+export type TransactionPages = (
+  userId: string,
+  filter: TransactionFilter,
+  cursor: string | null,
+  limit: number | null,
+  loaded: TransactionTotals[],
+) => Promise<TransactionPage>;
 
 /**
  * A user's transactions, a server page at a time through the gateway's cursor, as the
@@ -22,9 +31,11 @@ export class TransactionList {
   #sequence = 0;
   /** The gateway's largest page. */
   readonly pageSize: number;
+  readonly #pages: TransactionPages;
 
-  constructor(pageSize = 100) {
+  constructor(pageSize = 100, pages: TransactionPages = (...args) => api.userTransactions(...args)) {
     this.pageSize = pageSize;
+    this.#pages = pages;
   }
 
   get filter(): TransactionFilter {
@@ -68,7 +79,7 @@ export class TransactionList {
     const cursor = this.#next;
     this.loading = true;
     try {
-      const page = await api.userTransactions(this.#userId, this.#filter, cursor, this.pageSize, this.totals);
+      const page = await this.#pages(this.#userId, this.#filter, cursor, this.pageSize, this.totals);
       if (sequence !== this.#sequence) return;
       this.rows = cursor ? this.rows.concat(page.items) : page.items;
       this.totals = page.loadedTotals;

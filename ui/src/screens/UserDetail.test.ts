@@ -15,6 +15,9 @@ const backend = vi.hoisted(() => ({
   kycEdit: vi.fn(),
   onKycFormChanged: vi.fn(async () => () => {}),
   onUsersChanged: vi.fn(async () => () => {}),
+  // The sign-in block / signed-in list (issue 13): nobody is signed in as a user here.
+  userSessions: vi.fn(async () => []),
+  onUserSessionChanged: vi.fn(async () => () => {}),
 }));
 vi.mock('../lib/api', () => backend);
 vi.mock('uplot', () => ({
@@ -184,6 +187,29 @@ describe('UserDetail', () => {
     const row = await screen.findByTestId('card-row');
     expect(row).toHaveTextContent('Visa•••• 424203/2029Active');
     expect(within(screen.getByTestId('user-cards')).getAllByRole('columnheader')).toHaveLength(4);
+  });
+
+  it('never offers revealing, copying or issuing a card on the merchant’s page', async () => {
+    backend.userDetail.mockResolvedValue(
+      detail({
+        cards: [
+          { cardId: 'card_1', brand: 'Visa', last4: '4242', expMonth: 3, expYear: 2029, status: 'active', currency: 'JPY' },
+        ],
+      }),
+    );
+    render(UserDetail, { id: 'usr_hanako', tab: 'cards' });
+    const row = await screen.findByTestId('card-row');
+    expect(row).toHaveAttribute('data-card-id', 'card_1');
+    for (const testid of ['card-reveal', 'card-number', 'card-cvv', 'copy-card-number', 'copy-card-cvv', 'issue-card']) {
+      expect(screen.queryByTestId(testid)).toBeNull();
+    }
+  });
+
+  it('offers signing in as the user above the tabs', async () => {
+    render(UserDetail, { id: 'usr_hanako' });
+    await screen.findByTestId('user-detail');
+    expect(screen.getByTestId('sign-in-as-user')).toHaveTextContent('Sign in as user');
+    expect(screen.queryByTestId('open-user-view')).toBeNull();
   });
 
   it('shows balances and the chart of the backend’s series', async () => {

@@ -12,6 +12,10 @@ const backend = vi.hoisted(() => ({
   onUsersChanged: vi.fn(),
   onUserDirectoryChanged: vi.fn(),
   onUserBalanceRefresh: vi.fn(),
+  // The sign-in block / signed-in list (issue 13): nobody is signed in as a user here.
+  userSessions: vi.fn(async () => [] as unknown[]),
+  userView: vi.fn(),
+  onUserSessionChanged: vi.fn(async () => () => {}),
 }));
 vi.mock('../lib/api', () => backend);
 
@@ -70,6 +74,7 @@ describe('Users', () => {
     vi.clearAllMocks();
     location.hash = '#/users';
     session.activeId = 'p1';
+    backend.userSessions.mockResolvedValue([]);
     backend.userDirectoryInfo.mockResolvedValue({
       total: TOTAL,
       countries: ['US', 'JP', 'SG'],
@@ -94,6 +99,28 @@ describe('Users', () => {
   });
 
   const rows = () => screen.getByTestId('users-list').querySelectorAll<HTMLElement>('[data-testid="user-row"]');
+
+  it('opens the user’s own view at #/users/<id>/as-user, and lists the users signed in as', async () => {
+    backend.userSessions.mockResolvedValue([
+      {
+        profileId: 'p1',
+        userId: 'usr_000007',
+        expiresAt: '2026-11-24T11:00:00Z',
+        scope: null,
+        signedInAt: '2026-11-24T10:00:00Z',
+      },
+    ]);
+    backend.userView.mockReturnValue(new Promise(() => {}));
+    const view = render(Users, { params: ['usr_000007', 'as-user'] });
+    expect(await screen.findByTestId('user-view')).toHaveAttribute('data-user-id', 'usr_000007');
+    expect(screen.getByTestId('viewing-as')).toHaveTextContent('Viewing as usr_000007');
+    expect(backend.userView).toHaveBeenCalledWith('usr_000007');
+    view.unmount();
+    render(Users);
+    const signedIn = await screen.findByTestId('signed-in-user');
+    expect(signedIn).toHaveAttribute('data-user-id', 'usr_000007');
+    expect(signedIn).toHaveAttribute('data-expires-at', '2026-11-24T11:00:00Z');
+  });
 
   it('lists 100 000 users, rendering only the rows in view', async () => {
     render(Users);
