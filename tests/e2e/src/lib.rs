@@ -377,12 +377,14 @@ impl FirstStart {
         ]);
         let action = url.join("/oauth/authorize")?;
         let answer = http.post(action).form(&form).send().await?;
-        let to = answer
-            .headers()
-            .get("location")
-            .ok_or("the authorize form did not redirect")?
-            .to_str()?
-            .to_owned();
+        let Some(to) = answer.headers().get("location") else {
+            let status = answer.status();
+            let page = answer.text().await?;
+            return Err(
+                format!("the authorize form answered {status}, no redirect: {page}").into(),
+            );
+        };
+        let to = to.to_str()?.to_owned();
         Ok(http.get(to).send().await?.text().await?)
     }
 

@@ -54,13 +54,11 @@ async fn demo_user(c: &Client, status: &str) -> Result<(String, String)> {
         vec![serde_json::json!(user)],
     )
     .await?;
-    let detail = find(c, "user-detail", 30).await?;
-    let text = detail.text().await?;
-    let email = text
-        .split_whitespace()
-        .find(|w| w.contains('@'))
-        .ok_or("the user's page shows no email")?
-        .to_owned();
+    let email = find(c, "user-detail", 30)
+        .await?
+        .attr("data-email")
+        .await?
+        .ok_or("the user's page has no email")?;
     Ok((user, email))
 }
 

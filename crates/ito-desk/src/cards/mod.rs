@@ -116,7 +116,27 @@ fn staff() -> String {
     ["USER", "USERNAME", "LOGNAME"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .or_else(account_of_process)
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// The account name of the process's user from the password database, where a
+/// session sets no `USER` (services, containers).
+#[cfg(target_os = "linux")]
+fn account_of_process() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid().to_string();
+    std::fs::read_to_string("/etc/passwd")
+        .ok()?
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.get(2) == Some(&uid.as_str()))
+        .and_then(|f| f.first().map(|n| (*n).to_owned()))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn account_of_process() -> Option<String> {
+    None
 }
 
 fn seconds(d: Duration) -> u32 {
