@@ -51,6 +51,12 @@ const COMMANDS: &[&str] = &[
     "kyc_submit",
     "kyc_review",
     "kyc_queue",
+    "user_kyc_form",
+    "user_kyc_edit",
+    "user_kyc_resolve",
+    "user_kyc_discard",
+    "user_kyc_save_complete",
+    "user_kyc_submit",
 ];
 
 fn main() {

@@ -67,6 +67,12 @@ pub fn builder() -> Builder<tauri::Wry> {
             kyc::kyc_submit,
             kyc::kyc_review,
             kyc::kyc_queue,
+            kyc::user_kyc_form,
+            kyc::user_kyc_edit,
+            kyc::user_kyc_resolve,
+            kyc::user_kyc_discard,
+            kyc::user_kyc_save_complete,
+            kyc::user_kyc_submit,
         ])
         .events(collect_events![
             events::ProfileSwitched,

@@ -8,6 +8,7 @@ use ito_desk::kyc::{DraftStatus, KycEvent, KycEventSink};
 use ito_desk::payments::ledger::LedgerPayment;
 use ito_desk::payments::{self, PaymentEvent, PaymentEventSink};
 use ito_desk::request_log::RequestLogEntry;
+use ito_desk::sessions::SessionEventSink;
 use ito_desk::users::balances::BalanceRefreshProgress;
 use ito_desk::users::directory::{DirectoryUser, KycState};
 use ito_desk::users::transactions::TransactionExportProgress;
@@ -217,4 +218,10 @@ pub fn kyc(handle: AppHandle) -> KycEventSink {
             .emit(&handle),
         });
     })
+}
+
+/// The sessions service's sink. The window has no session events yet, so they are
+/// only traced.
+pub fn sessions(_handle: AppHandle) -> SessionEventSink {
+    Arc::new(|event| tracing::debug!(?event, "session event"))
 }

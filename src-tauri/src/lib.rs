@@ -15,6 +15,7 @@ use ito_desk::desk::{DATA_DIR_ENV, Desk, Options, WEBHOOK_PORT_ENV};
 use ito_desk::error::{CommandError, Error};
 use ito_desk::kyc::KycForms;
 use ito_desk::payments::Payments;
+use ito_desk::sessions::Sessions;
 use ito_desk::users::Users;
 use ito_desk::vault::Vault;
 use sha2::{Digest, Sha256};
@@ -133,11 +134,17 @@ async fn start(
     .await
     .map_err(CommandError::from);
     let users = Users::new(Arc::clone(&desk), events::users(handle.clone()));
-    let kyc = KycForms::start(Arc::clone(&desk), events::kyc(handle.clone()));
+    let sessions = Sessions::new(Arc::clone(&desk), events::sessions(handle.clone()));
+    let kyc = KycForms::start(
+        Arc::clone(&desk),
+        Arc::clone(&sessions),
+        events::kyc(handle.clone()),
+    );
     Ok(Services {
         desk,
         payments,
         users,
         kyc,
+        sessions,
     })
 }

@@ -16,6 +16,7 @@ use ito_desk::desk::Desk;
 use ito_desk::error::CommandError;
 use ito_desk::kyc::KycForms;
 use ito_desk::payments::Payments;
+use ito_desk::sessions::Sessions;
 use ito_desk::users::Users;
 use tauri::State;
 
@@ -29,6 +30,7 @@ pub struct Services {
     pub payments: Result<Arc<Payments>>,
     pub users: Arc<Users>,
     pub kyc: Arc<KycForms>,
+    pub sessions: Arc<Sessions>,
 }
 
 /// Filled once the services started (or failed to); commands sent earlier wait for it.
@@ -60,4 +62,8 @@ async fn users(ready: &State<'_, Ready>) -> Result<Arc<Users>> {
 
 async fn kyc(ready: &State<'_, Ready>) -> Result<Arc<KycForms>> {
     Ok(services(ready).await?.kyc)
+}
+
+async fn sessions(ready: &State<'_, Ready>) -> Result<Arc<Sessions>> {
+    Ok(services(ready).await?.sessions)
 }
