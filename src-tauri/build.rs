@@ -62,6 +62,12 @@ const COMMANDS: &[&str] = &[
     "hide_card",
     "copy_card_field",
     "card_access",
+    "user_kyc_form",
+    "user_kyc_edit",
+    "user_kyc_resolve",
+    "user_kyc_discard",
+    "user_kyc_save_complete",
+    "user_kyc_submit",
 ];
 
 fn main() {

@@ -80,6 +80,12 @@ pub fn builder() -> Builder<tauri::Wry> {
             cards::hide_card,
             cards::copy_card_field,
             cards::card_access,
+            kyc::user_kyc_form,
+            kyc::user_kyc_edit,
+            kyc::user_kyc_resolve,
+            kyc::user_kyc_discard,
+            kyc::user_kyc_save_complete,
+            kyc::user_kyc_submit,
         ])
         .events(collect_events![
             events::ProfileSwitched,

@@ -145,8 +145,12 @@ async fn start(
     .await
     .map_err(CommandError::from);
     let users = Users::new(Arc::clone(&desk), events::users(handle.clone()));
-    let kyc = KycForms::start(Arc::clone(&desk), events::kyc(handle.clone()));
     let sessions = Sessions::new(Arc::clone(&desk), events::sessions(handle.clone()));
+    let kyc = KycForms::start(
+        Arc::clone(&desk),
+        Arc::clone(&sessions),
+        events::kyc(handle.clone()),
+    );
     let cards = Cards::new(
         Arc::clone(&desk),
         Arc::clone(&sessions),

@@ -1,7 +1,11 @@
 //! The KYC service against the real parts: the sandbox in-process on 127.0.0.1:0
 //! behind a recording proxy (which sees every request the desk sends and can cut the
-//! gateway off), SQLite on disk, and the desk harness process for SIGKILL.
+//! gateway off), SQLite on disk, and the desk harness process for SIGKILL. Forms
+//! filled through a user's own session sign the user in as `tests/sessions.rs` does:
+//! an HTTP client posts the sandbox's authorize form in place of a browser.
 #![allow(clippy::unwrap_used)]
+
+mod support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -16,17 +20,19 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use ito_api::kyc::KycValues;
 use ito_api::users::NewUser;
-use ito_api::{Client, Credentials, Environment, UserId};
+use ito_api::{Client, Credentials, Environment, Secret, UserId};
 use ito_desk::desk::{Desk, Options};
 use ito_desk::error::{Error, ErrorKind};
-use ito_desk::kyc::drafts::SaveState;
-use ito_desk::kyc::{Keep, KycEvent, KycForms, KycReview, Resolution};
+use ito_desk::kyc::drafts::{Draft, SaveState};
+use ito_desk::kyc::{Keep, KycEvent, KycForms, KycReview, Resolution, Via};
 use ito_desk::profiles::{Mode, ProfileInput};
+use ito_desk::sessions::Sessions;
 use ito_desk::users::Users;
 use ito_desk::users::directory::KycState;
 use ito_desk::vault::Vault;
 use ito_sandbox::{Config, MerchantCredentials, Server};
 use keyring_core::{CredentialStore, mock};
+use url::Url;
 
 /// A request the desk sent, as the proxy saw it.
 #[derive(Clone, Debug)]
@@ -34,6 +40,7 @@ struct Seen {
     method: String,
     path: String,
     body: String,
+    authorization: Option<String>,
     /// `None` when the gateway was cut off.
     status: Option<u16>,
 }
@@ -74,6 +81,11 @@ impl Recorder {
             method: parts.method.to_string(),
             path: path.clone(),
             body: String::from_utf8_lossy(&body).into_owned(),
+            authorization: parts
+                .headers
+                .get(axum::http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
             status: None,
         };
         let answer = match upstream {
@@ -116,14 +128,24 @@ impl Recorder {
         *self.upstream.lock().unwrap() = Some(upstream);
     }
 
-    /// The KYC `PATCH`es the gateway answered 2xx, with the values each carried.
-    fn patches(&self) -> Vec<(String, KycValues)> {
+    /// The KYC requests the gateway answered 2xx.
+    fn answered(&self, method: &str) -> Vec<Seen> {
         self.seen
             .lock()
             .unwrap()
             .iter()
-            .filter(|s| s.method == "PATCH" && s.path.ends_with("/kyc"))
+            .filter(|s| s.method == method && s.path.contains("/kyc"))
             .filter(|s| s.status.is_some_and(|c| (200..300).contains(&c)))
+            .cloned()
+            .collect()
+    }
+
+    /// The merchant-side KYC `PATCH`es the gateway answered 2xx, with the user and the
+    /// values each carried.
+    fn patches(&self) -> Vec<(String, KycValues)> {
+        self.answered("PATCH")
+            .iter()
+            .filter(|s| s.path.ends_with("/kyc") && !s.path.starts_with(USER_KYC))
             .map(|s| {
                 let body: serde_json::Value = serde_json::from_str(&s.body).unwrap();
                 let user = s.path.split('/').rev().nth(1).unwrap().to_owned();
@@ -134,7 +156,37 @@ impl Recorder {
             })
             .collect()
     }
+
+    /// The user-side KYC `PATCH`es the gateway answered 2xx, with the bearer token and
+    /// the values each carried.
+    fn user_patches(&self) -> Vec<(String, KycValues)> {
+        self.answered("PATCH")
+            .iter()
+            .filter(|s| s.path == USER_KYC)
+            .map(|s| {
+                let body: serde_json::Value = serde_json::from_str(&s.body).unwrap();
+                (
+                    s.authorization.clone().unwrap_or_default(),
+                    serde_json::from_value(body["values"].clone()).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    /// Every KYC request that reached the gateway, as `METHOD path`.
+    fn kyc_requests(&self) -> Vec<String> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.path.contains("/kyc") && s.status.is_some())
+            .map(|s| format!("{} {}", s.method, s.path))
+            .collect()
+    }
 }
+
+/// The user's own KYC route.
+const USER_KYC: &str = "/api/oauth/user/kyc";
 
 fn upstream_status(answer: &Response) -> Option<u16> {
     (answer.status() != StatusCode::BAD_GATEWAY).then(|| answer.status().as_u16())
@@ -148,7 +200,9 @@ struct Env {
     merchant: MerchantCredentials,
     recorder: Recorder,
     profile_id: String,
+    keyring: Arc<CredentialStore>,
     desk: Arc<Desk>,
+    sessions: Arc<Sessions>,
     kyc: Arc<KycForms>,
     users: Arc<Users>,
     events: Events,
@@ -165,7 +219,7 @@ async fn open(
     dir: &Path,
     keyring: &Arc<CredentialStore>,
     events: &Events,
-) -> (Arc<Desk>, Arc<KycForms>) {
+) -> (Arc<Desk>, Arc<Sessions>, Arc<KycForms>) {
     let desk = Desk::open(
         Options {
             data_dir: dir.to_owned(),
@@ -176,12 +230,14 @@ async fn open(
     )
     .await
     .unwrap();
+    let sessions = Sessions::new(Arc::clone(&desk), Arc::new(|_| {}));
     let sink = Arc::clone(events);
     let kyc = KycForms::start(
         Arc::clone(&desk),
+        Arc::clone(&sessions),
         Arc::new(move |e| sink.lock().unwrap().push(e)),
     );
-    (desk, kyc)
+    (desk, sessions, kyc)
 }
 
 async fn env() -> Env {
@@ -191,7 +247,7 @@ async fn env() -> Env {
     let (recorder, proxy_url) = Recorder::start(sandbox.url()).await;
     let keyring: Arc<CredentialStore> = mock::Store::new().unwrap();
     let events: Events = Arc::default();
-    let (desk, kyc) = open(dir.path(), &keyring, &events).await;
+    let (desk, sessions, kyc) = open(dir.path(), &keyring, &events).await;
     let profile = desk
         .add_profile(ProfileInput {
             name: "Tea shop".into(),
@@ -213,30 +269,13 @@ async fn env() -> Env {
         merchant,
         recorder,
         profile_id: profile.id,
+        keyring,
         desk,
+        sessions,
         kyc,
         users,
         events,
     }
-}
-
-/// Every required field, with values the gateway accepts.
-fn complete() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("legal_name", "山田 太郎"),
-        ("legal_name_kana", "ヤマダ タロウ"),
-        ("date_of_birth", "1985-04-12"),
-        ("nationality", "jp"),
-        ("occupation", "会社員"),
-        ("purpose_of_use", "shopping"),
-        ("postal_code", "100-0001"),
-        ("prefecture", "tokyo"),
-        ("city", "千代田区"),
-        ("address_line1", "千代田1-1"),
-        ("phone", "+81312345678"),
-        ("id_document_type", "passport"),
-        ("id_document_number", "TK1234567"),
-    ]
 }
 
 impl Env {
@@ -284,15 +323,14 @@ impl Env {
             .values
     }
 
+    /// The copy of `user`'s form on this computer.
+    async fn draft(&self, user: &str) -> Option<Draft> {
+        draft_in(&self.desk, &self.profile_id, user).await
+    }
+
     /// The save state of the copy of `user`'s form on this computer.
     async fn state(&self, user: &str) -> Option<SaveState> {
-        let (pid, user) = (self.profile_id.clone(), user.to_owned());
-        self.desk
-            .store()
-            .read(move |c| ito_desk::kyc::drafts::get(c, &pid, &user))
-            .await
-            .unwrap()
-            .map(|d| d.state)
+        self.draft(user).await.map(|d| d.state)
     }
 
     async fn reaches(&self, user: &str, state: SaveState) {
@@ -304,7 +342,10 @@ impl Env {
 
     async fn edit_all(&self, user: &str, values: &[(&str, &str)]) {
         for (f, v) in values {
-            self.kyc.edit(user, f, (*v).to_owned()).await.unwrap();
+            self.kyc
+                .edit(&Via::Merchant, user, f, (*v).to_owned())
+                .await
+                .unwrap();
         }
     }
 
@@ -326,6 +367,15 @@ impl Env {
             .await
             .unwrap()
     }
+}
+
+/// The copy of `user`'s form in `desk`'s database.
+async fn draft_in(desk: &Desk, profile_id: &str, user: &str) -> Option<Draft> {
+    let (pid, user) = (profile_id.to_owned(), user.to_owned());
+    desk.store()
+        .read(move |c| ito_desk::kyc::drafts::get(c, &pid, &user))
+        .await
+        .unwrap()
 }
 
 /// Waits for the clock's next whole second: the gateway's times have no finer grain.
@@ -361,14 +411,14 @@ fn values(pairs: &[(&str, &str)]) -> KycValues {
 async fn a_partial_draft_sends_only_the_changed_fields_once_per_pause() {
     let env = env().await;
     let user = env.user("hanako@example.jp").await;
-    let form = env.kyc.form(&user).await.unwrap();
+    let form = env.kyc.form(&Via::Merchant, &user).await.unwrap();
     assert_eq!(form.status, KycState::NotStarted);
     assert!(
         form.sections
             .iter()
             .any(|s| s.fields.iter().any(|f| f.id == "legal_name"))
     );
-    assert_eq!(form.missing.len(), complete().len());
+    assert_eq!(form.missing.len(), support::complete_kyc().len());
 
     env.edit_all(
         &user,
@@ -401,7 +451,7 @@ async fn a_partial_draft_sends_only_the_changed_fields_once_per_pause() {
         values(&[("city", ""), ("nationality", "jp")]),
         "only the changed fields; an emptied one clears"
     );
-    let form = env.kyc.form(&user).await.unwrap();
+    let form = env.kyc.form(&Via::Merchant, &user).await.unwrap();
     assert_eq!(
         form.values,
         values(&[("legal_name", "山田"), ("nationality", "JP")])
@@ -420,29 +470,35 @@ async fn a_partial_draft_sends_only_the_changed_fields_once_per_pause() {
 async fn a_complete_save_with_missing_fields_names_all_of_them() {
     let env = env().await;
     let user = env.user("taro@example.jp").await;
-    env.kyc.form(&user).await.unwrap();
+    env.kyc.form(&Via::Merchant, &user).await.unwrap();
     env.edit_all(
         &user,
         &[("legal_name", "山田 太郎"), ("postal_code", "1000001")],
     )
     .await;
-    let Err(Error::Api(e)) = env.kyc.save_complete(&user).await else {
+    let Err(Error::Api(e)) = env.kyc.save_complete(&Via::Merchant, &user).await else {
         panic!("an incomplete form was accepted");
     };
     let fields = e.fields().unwrap();
-    for (f, _) in complete().iter().filter(|(f, _)| *f != "legal_name") {
+    for (f, _) in support::complete_kyc()
+        .iter()
+        .filter(|(f, _)| *f != "legal_name")
+    {
         assert!(fields.contains_key(*f), "{f} is not named in {fields:?}");
     }
     assert!(!fields.contains_key("legal_name"));
     // The gateway changed nothing, and the edits are still here.
-    let form = env.kyc.form(&user).await.unwrap();
+    let form = env.kyc.form(&Via::Merchant, &user).await.unwrap();
     assert_eq!(form.values["postal_code"], "1000001");
 
-    env.edit_all(&user, &complete()).await;
-    let saved = env.kyc.save_complete(&user).await.unwrap();
+    env.edit_all(&user, &support::complete_kyc()).await;
+    let saved = env.kyc.save_complete(&Via::Merchant, &user).await.unwrap();
     assert!(saved.missing.is_empty());
     assert_eq!(saved.draft.state, SaveState::Saved);
-    assert_eq!(env.gateway_values(&user).await.len(), complete().len());
+    assert_eq!(
+        env.gateway_values(&user).await.len(),
+        support::complete_kyc().len()
+    );
     env.kyc.shutdown().await;
 }
 
@@ -450,16 +506,16 @@ async fn a_complete_save_with_missing_fields_names_all_of_them() {
 async fn submit_locks_the_form_and_a_rejected_one_reopens() {
     let env = env().await;
     let user = env.user("jiro@example.jp").await;
-    env.kyc.form(&user).await.unwrap();
-    env.edit_all(&user, &complete()[1..]).await;
-    let Err(e) = env.kyc.submit(&user).await else {
+    env.kyc.form(&Via::Merchant, &user).await.unwrap();
+    env.edit_all(&user, &support::complete_kyc()[1..]).await;
+    let Err(e) = env.kyc.submit(&Via::Merchant, &user).await else {
         panic!("an incomplete form was submitted");
     };
     assert_eq!(e.kind(), ErrorKind::Validation);
-    env.edit_all(&user, &complete()[..1]).await;
+    env.edit_all(&user, &support::complete_kyc()[..1]).await;
 
     // Submit sends what is unsent first, without waiting for the pause.
-    let submitted = env.kyc.submit(&user).await.unwrap();
+    let submitted = env.kyc.submit(&Via::Merchant, &user).await.unwrap();
     assert_eq!(submitted.status, KycState::Submitted);
     assert!(submitted.locked && submitted.submitted_at.is_some());
     assert_eq!(
@@ -472,11 +528,11 @@ async fn submit_locks_the_form_and_a_rejected_one_reopens() {
             if u.user_id == user && u.kyc_status == KycState::Submitted)
     });
     assert!(told, "the directory row changes with the status");
-    let form = env.kyc.form(&user).await.unwrap();
+    let form = env.kyc.form(&Via::Merchant, &user).await.unwrap();
     assert!(form.locked);
     let refused = env
         .kyc
-        .edit(&user, "city", "港区".into())
+        .edit(&Via::Merchant, &user, "city", "港区".into())
         .await
         .unwrap_err();
     assert!(
@@ -499,14 +555,19 @@ async fn submit_locks_the_form_and_a_rejected_one_reopens() {
     assert_eq!(rejected.rejection_reason.as_deref(), Some(reason));
     assert!(!rejected.locked);
     env.kyc
-        .edit(&user, "id_document_number", "TK7654321".into())
+        .edit(
+            &Via::Merchant,
+            &user,
+            "id_document_number",
+            "TK7654321".into(),
+        )
         .await
         .unwrap();
     env.reaches(&user, SaveState::Saved).await;
-    let reopened = env.kyc.form(&user).await.unwrap();
+    let reopened = env.kyc.form(&Via::Merchant, &user).await.unwrap();
     assert_eq!(reopened.status, KycState::Draft);
 
-    env.kyc.submit(&user).await.unwrap();
+    env.kyc.submit(&Via::Merchant, &user).await.unwrap();
     let approved = env.kyc.review(&user, KycReview::Approve).await.unwrap();
     assert_eq!(approved.status, KycState::Approved);
     assert!(approved.locked);
@@ -524,7 +585,7 @@ async fn the_queue_groups_orders_and_counts_users() {
     let rejected = env.user("f@example.jp").await;
     let client = env.client();
     let m = client.merchant();
-    let all = values(&complete());
+    let all = values(&support::complete_kyc());
     m.save_kyc_draft(&UserId::new(draft.clone()), &values(&[("city", "港区")]))
         .await
         .unwrap();
@@ -595,8 +656,8 @@ async fn edits_made_while_the_sandbox_is_down_sync_once_in_order() {
     let mut env = env().await;
     let older = env.user("older@example.jp").await;
     let newer = env.user("newer@example.jp").await;
-    env.kyc.form(&older).await.unwrap();
-    env.kyc.form(&newer).await.unwrap();
+    env.kyc.form(&Via::Merchant, &older).await.unwrap();
+    env.kyc.form(&Via::Merchant, &newer).await.unwrap();
 
     env.stop_sandbox().await;
     env.edit_all(&older, &[("legal_name", "古川"), ("city", "京都市")])
@@ -606,7 +667,7 @@ async fn edits_made_while_the_sandbox_is_down_sync_once_in_order() {
     env.edit_all(&older, &[("city", "京都市東山区")]).await;
     env.reaches(&newer, SaveState::Offline).await;
     // Offline, the copy on this computer is what the form shows.
-    let shown = env.kyc.form(&older).await.unwrap();
+    let shown = env.kyc.form(&Via::Merchant, &older).await.unwrap();
     assert!(shown.offline && shown.values["city"] == "京都市東山区");
 
     env.start_sandbox().await;
@@ -631,7 +692,7 @@ async fn edits_made_while_the_sandbox_is_down_sync_once_in_order() {
 async fn a_change_on_the_gateway_meanwhile_is_a_conflict_and_nothing_is_overwritten() {
     let env = env().await;
     let user = env.user("conflict@example.jp").await;
-    env.kyc.form(&user).await.unwrap();
+    env.kyc.form(&Via::Merchant, &user).await.unwrap();
     env.edit_all(&user, &[("legal_name", "山田 太郎"), ("city", "千代田区")])
         .await;
     env.reaches(&user, SaveState::Saved).await;
@@ -660,7 +721,7 @@ async fn a_change_on_the_gateway_meanwhile_is_a_conflict_and_nothing_is_overwrit
             if *user_id == user && draft.state == SaveState::Conflict && draft.conflicts.len() == 1)
     });
     assert!(told, "the window is told of the conflict");
-    let form = env.kyc.form(&user).await.unwrap();
+    let form = env.kyc.form(&Via::Merchant, &user).await.unwrap();
     assert_eq!(form.draft.conflicts.len(), 1);
     let c = &form.draft.conflicts[0];
     assert_eq!(
@@ -681,10 +742,15 @@ async fn a_change_on_the_gateway_meanwhile_is_a_conflict_and_nothing_is_overwrit
         "nothing sent during a conflict"
     );
 
-    let incomplete = env.kyc.resolve(&user, vec![]).await.unwrap_err();
+    let incomplete = env
+        .kyc
+        .resolve(&Via::Merchant, &user, vec![])
+        .await
+        .unwrap_err();
     assert_eq!(incomplete.kind(), ErrorKind::Validation);
     env.kyc
         .resolve(
+            &Via::Merchant,
             &user,
             vec![Resolution {
                 field: "legal_name".into(),
@@ -748,7 +814,7 @@ fn harness(dir: &Path, secrets: &str, extra: &[&str]) -> std::process::Child {
 async fn a_draft_survives_sigkill_mid_edit_and_syncs_once() {
     let env = env().await;
     let user = env.user("killed@example.jp").await;
-    env.kyc.form(&user).await.unwrap();
+    env.kyc.form(&Via::Merchant, &user).await.unwrap();
     let data_dir: PathBuf = env.dir.path().to_owned();
     // The harness gets its own copy of the profile's secrets; this desk closes first.
     let secrets = serde_json::json!({
@@ -809,4 +875,272 @@ async fn a_draft_survives_sigkill_mid_edit_and_syncs_once() {
         "{:?}",
         env.recorder.patches()
     );
+}
+
+impl Env {
+    /// A user of the merchant who can sign in, added to the desk's directory.
+    async fn user_with_password(&self, email: &str, password: &str) -> String {
+        let created = self
+            .client()
+            .merchant()
+            .create_user(&NewUser {
+                email: email.into(),
+                name: "山田 花子".into(),
+                phone: None,
+                country: Some("JP".into()),
+                password: Some(Secret::new(password)),
+            })
+            .await
+            .unwrap();
+        let id = created.user.id.as_str().to_owned();
+        self.users.add_by_id(&id).await.unwrap();
+        id
+    }
+
+    /// Signs staff in as `user`. The played browser talks to the sandbox itself: the
+    /// proxy would follow the authorize form's redirect on its own.
+    async fn sign_in(&self, user: &str, email: &str, password: &str) {
+        let sandbox = Url::parse(&self.sandbox.as_ref().unwrap().url()).unwrap();
+        let (email, password) = (email.to_owned(), password.to_owned());
+        self.sessions
+            .sign_in(user, move |url: &Url| {
+                let mut url = url.clone();
+                url.set_host(sandbox.host_str()).unwrap();
+                url.set_port(sandbox.port()).unwrap();
+                tokio::spawn(approve(url, email, password));
+                Ok(())
+            })
+            .await
+            .unwrap();
+    }
+
+    /// The way to `user`'s form through their own session.
+    async fn as_user(&self, user: &str) -> Via {
+        Via::User(self.sessions.user_client(user).await.unwrap())
+    }
+
+    /// The `Authorization` header of `user`'s session, from the keychain.
+    fn bearer_of(&self, user: &str) -> String {
+        let tokens = Vault::with_store(Arc::clone(&self.keyring))
+            .user_tokens(&self.profile_id, user)
+            .unwrap()
+            .unwrap();
+        format!("Bearer {}", tokens.access_token.expose())
+    }
+}
+
+/// The browser: opens the authorize page, posts its form as the user, and follows
+/// the redirect to the app's listener.
+async fn approve(url: Url, email: String, password: String) {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    assert_eq!(http.get(url.clone()).send().await.unwrap().status(), 200);
+    let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    form.extend([
+        ("email".into(), email),
+        ("password".into(), password),
+        ("decision".into(), "approve".into()),
+    ]);
+    let res = http
+        .post(url.join("/oauth/authorize").unwrap())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    http.get(location).send().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_side_form_goes_through_the_users_own_session() {
+    let env = env().await;
+    let user = env
+        .user_with_password("hanako@example.jp", "hanako-pass-1")
+        .await;
+    let other = env.user("other@example.jp").await;
+    env.sign_in(&user, "hanako@example.jp", "hanako-pass-1")
+        .await;
+    let via = env.as_user(&user).await;
+
+    let form = env.kyc.form(&via, &user).await.unwrap();
+    assert_eq!(form.status, KycState::NotStarted);
+    assert_eq!(form.missing.len(), support::complete_kyc().len());
+    let refused = env
+        .kyc
+        .edit(&via, &other, "city", "港区".into())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.kind(),
+        ErrorKind::Validation,
+        "a session edits its own user's form only: {refused}"
+    );
+
+    for (f, v) in [
+        ("legal_name", "山"),
+        ("legal_name", "山田 花子"),
+        ("city", "千代田区"),
+    ] {
+        env.kyc.edit(&via, &user, f, v.into()).await.unwrap();
+    }
+    env.reaches(&user, SaveState::Saved).await;
+    let bearer = env.bearer_of(&user);
+    assert_eq!(
+        env.recorder.user_patches(),
+        [(
+            bearer.clone(),
+            values(&[("legal_name", "山田 花子"), ("city", "千代田区")])
+        )],
+        "one PATCH to the user's route with the user's token, after the pause"
+    );
+    env.kyc
+        .edit(&via, &user, "city", String::new())
+        .await
+        .unwrap();
+    env.kyc
+        .edit(&via, &user, "nationality", "jp".into())
+        .await
+        .unwrap();
+    eventually("the second PATCH", || async {
+        env.recorder.user_patches().len() == 2
+    })
+    .await;
+    assert_eq!(
+        env.recorder.user_patches()[1],
+        (bearer, values(&[("city", ""), ("nationality", "jp")])),
+        "only the changed fields"
+    );
+
+    for (f, v) in support::complete_kyc() {
+        env.kyc.edit(&via, &user, f, v.into()).await.unwrap();
+    }
+    let saved = env.kyc.save_complete(&via, &user).await.unwrap();
+    assert!(saved.missing.is_empty());
+    let submitted = env.kyc.submit(&via, &user).await.unwrap();
+    assert_eq!(submitted.status, KycState::Submitted);
+    assert!(submitted.locked);
+    let requests = env.recorder.kyc_requests();
+    assert!(
+        requests.iter().all(|r| r.contains(" /api/oauth/user/kyc")),
+        "every call through the user's own routes: {requests:?}"
+    );
+    for call in ["GET", "PATCH", "PUT", "POST"] {
+        assert!(
+            requests.iter().any(|r| r.starts_with(call)),
+            "no {call} in {requests:?}"
+        );
+    }
+    assert!(env.recorder.patches().is_empty());
+    let merchant_view = env.kyc.form(&Via::Merchant, &user).await.unwrap();
+    assert_eq!(merchant_view.status, KycState::Submitted);
+    assert_eq!(
+        env.gateway_values(&user).await.len(),
+        support::complete_kyc().len()
+    );
+    env.kyc.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_user_side_draft_is_sent_through_the_session_after_a_restart() {
+    let env = env().await;
+    let user = env.user_with_password("ren@example.jp", "ren-pass-1").await;
+    env.sign_in(&user, "ren@example.jp", "ren-pass-1").await;
+    let via = env.as_user(&user).await;
+    env.kyc.form(&via, &user).await.unwrap();
+
+    env.recorder.cut_off();
+    for (f, v) in [("legal_name", "山田 蓮"), ("city", "京都市")] {
+        env.kyc.edit(&via, &user, f, v.into()).await.unwrap();
+    }
+    env.reaches(&user, SaveState::Offline).await;
+    env.kyc.shutdown().await;
+    env.desk.shutdown().await;
+
+    env.recorder.reconnect(env.sandbox.as_ref().unwrap().url());
+    let events = Events::default();
+    let (desk, _sessions, kyc) = open(env.dir.path(), &env.keyring, &events).await;
+    eventually("the draft to be sent", || async {
+        draft_in(&desk, &env.profile_id, &user)
+            .await
+            .is_some_and(|d| d.state == SaveState::Saved)
+    })
+    .await;
+    assert_eq!(
+        env.recorder.user_patches(),
+        [(
+            env.bearer_of(&user),
+            values(&[("legal_name", "山田 蓮"), ("city", "京都市")])
+        )],
+        "sent once, through the user's session restored from the keychain"
+    );
+    assert!(env.recorder.patches().is_empty());
+    kyc.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_out_users_draft_waits_and_a_merchant_side_edit_sends_it() {
+    let env = env().await;
+    let user = env
+        .user_with_password("sora@example.jp", "sora-pass-1")
+        .await;
+    env.sign_in(&user, "sora@example.jp", "sora-pass-1").await;
+    let via = env.as_user(&user).await;
+    env.kyc.form(&via, &user).await.unwrap();
+
+    env.recorder.cut_off();
+    env.kyc
+        .edit(&via, &user, "legal_name", "山田 空".into())
+        .await
+        .unwrap();
+    env.reaches(&user, SaveState::Offline).await;
+    env.sessions.sign_out(&user).await.unwrap();
+    env.recorder.reconnect(env.sandbox.as_ref().unwrap().url());
+
+    // The next try finds no session: the edits stay here, unsent, and say why.
+    eventually("the form to wait for the user's sign-in", || async {
+        env.draft(&user)
+            .await
+            .is_some_and(|d| d.waits_for_sign_in())
+    })
+    .await;
+    let waiting = env.draft(&user).await.unwrap();
+    assert_eq!(waiting.unsent(), ["legal_name"]);
+    assert!(waiting.next_attempt_at.is_none(), "not tried again");
+    let form = env.kyc.form(&Via::Merchant, &user).await.unwrap();
+    assert_eq!(form.draft.state, SaveState::Offline);
+    let message = form.draft.message.unwrap_or_default();
+    assert!(message.contains("no longer signed in"), "{message}");
+    assert_eq!(form.values["legal_name"], "山田 空");
+    assert!(env.recorder.user_patches().is_empty() && env.recorder.patches().is_empty());
+    assert!(env.gateway_values(&user).await.is_empty());
+    let gone = env.sessions.user_client(&user).await.unwrap_err();
+    assert!(matches!(gone, Error::SessionEnded { .. }), "{gone:?}");
+
+    // Staff edit it as the merchant: the form changes sides and goes, all of it.
+    env.kyc
+        .edit(&Via::Merchant, &user, "city", "港区".into())
+        .await
+        .unwrap();
+    env.reaches(&user, SaveState::Saved).await;
+    assert_eq!(
+        env.recorder.patches(),
+        [(
+            user.clone(),
+            values(&[("legal_name", "山田 空"), ("city", "港区")])
+        )]
+    );
+    assert!(env.recorder.user_patches().is_empty());
+    assert_eq!(
+        env.kyc
+            .form(&Via::Merchant, &user)
+            .await
+            .unwrap()
+            .draft
+            .message,
+        None
+    );
+    env.kyc.shutdown().await;
 }

@@ -306,6 +306,16 @@ export const kycReview = (userId: string, review: KycReview): Promise<KycForm> =
   unwrap(commands.kycReview(userId, review));
 /** The profile's users by what KYC needs from staff, with counts. */
 export const kycQueue = (): Promise<KycQueue> => unwrap(commands.kycQueue());
+// The same form through the user's own session, for staff signed in as the user (issue 13).
+// Refused (`unauthorized`) when they are not; the edits' later sends use the session too.
+export const userKycForm = (userId: string): Promise<KycForm> => unwrap(commands.userKycForm(userId));
+export const userKycEdit = (userId: string, field: string, value: string): Promise<DraftStatus> =>
+  unwrap(commands.userKycEdit(userId, field, value));
+export const userKycResolve = (userId: string, choices: Resolution[]): Promise<KycForm> =>
+  unwrap(commands.userKycResolve(userId, choices));
+export const userKycDiscard = (userId: string): Promise<KycForm> => unwrap(commands.userKycDiscard(userId));
+export const userKycSaveComplete = (userId: string): Promise<KycForm> => unwrap(commands.userKycSaveComplete(userId));
+export const userKycSubmit = (userId: string): Promise<KycForm> => unwrap(commands.userKycSubmit(userId));
 
 // Signing in as a user, the user's own view and their cards (issue 13).
 /**

@@ -171,6 +171,18 @@ export const commands = {
 	copyCardField: (revealId: string, field: CardField) => typedError<CardCopied, CommandError_Serialize>(__TAURI_INVOKE("copy_card_field", { revealId, field })),
 	/**  The card's latest reveals and copies on this computer. */
 	cardAccess: (cardId: string) => typedError<CardAccess[], CommandError_Serialize>(__TAURI_INVOKE("card_access", { cardId })),
+	/**  [`kyc_form`] through the user's own session. */
+	userKycForm: (userId: string) => typedError<KycForm_Serialize, CommandError_Serialize>(__TAURI_INVOKE("user_kyc_form", { userId })),
+	/**  [`kyc_edit`] through the user's own session: later sends of the form use it. */
+	userKycEdit: (userId: string, field: string, value: string) => typedError<DraftStatus_Serialize, CommandError_Serialize>(__TAURI_INVOKE("user_kyc_edit", { userId, field, value })),
+	/**  [`kyc_resolve`] through the user's own session. */
+	userKycResolve: (userId: string, choices: Resolution[]) => typedError<KycForm_Serialize, CommandError_Serialize>(__TAURI_INVOKE("user_kyc_resolve", { userId, choices })),
+	/**  [`kyc_discard`] through the user's own session. */
+	userKycDiscard: (userId: string) => typedError<KycForm_Serialize, CommandError_Serialize>(__TAURI_INVOKE("user_kyc_discard", { userId })),
+	/**  [`kyc_save_complete`] through the user's own session. */
+	userKycSaveComplete: (userId: string) => typedError<KycForm_Serialize, CommandError_Serialize>(__TAURI_INVOKE("user_kyc_save_complete", { userId })),
+	/**  [`kyc_submit`] through the user's own session. */
+	userKycSubmit: (userId: string) => typedError<KycForm_Serialize, CommandError_Serialize>(__TAURI_INVOKE("user_kyc_submit", { userId })),
 };
 
 /** Events */

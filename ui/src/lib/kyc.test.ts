@@ -9,6 +9,12 @@ const backend = vi.hoisted(() => ({
   kycSaveComplete: vi.fn(),
   kycSubmit: vi.fn(),
   kycReview: vi.fn(),
+  userKycForm: vi.fn(),
+  userKycEdit: vi.fn(),
+  userKycResolve: vi.fn(),
+  userKycDiscard: vi.fn(),
+  userKycSaveComplete: vi.fn(),
+  userKycSubmit: vi.fn(),
   onKycFormChanged: vi.fn(),
   onUsersChanged: vi.fn(),
 }));
@@ -22,6 +28,7 @@ import {
   missingFields,
   patternMatcher,
   requiredProgress,
+  userKycSource,
   validDate,
   type KycChange,
 } from './kyc';
@@ -213,6 +220,66 @@ describe('merchantKycSource', () => {
     usersChanged('p1', [{ userId: 'usr_1', kycStatus: 'approved' } as DirectoryUser]);
     usersChanged('p1', [{ userId: 'usr_3', kycStatus: 'approved' } as DirectoryUser]);
     expect(seen).toEqual([{ status: 'draft', draft: saved }, { status: 'approved' }]);
+    stop();
+    expect(unlisten).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('userKycSource', () => {
+  let formChanged: (change: { profileId: string; userId: string; status: string; draft: DraftStatus }) => void;
+  let usersChanged: (profileId: string, users: DirectoryUser[]) => void;
+  const unlisten = vi.fn();
+
+  beforeEach(() => {
+    vi.clearAllMocks();
+    session.activeId = 'p1';
+    backend.onKycFormChanged.mockImplementation(async (handler: typeof formChanged) => {
+      formChanged = handler;
+      return unlisten;
+    });
+    backend.onUsersChanged.mockImplementation(async (handler: typeof usersChanged) => {
+      usersChanged = handler;
+      return unlisten;
+    });
+  });
+
+  it('calls the user-side commands only, and offers no review', async () => {
+    const source = userKycSource('usr_1');
+    await source.load();
+    await source.edit('legal_name', '山田');
+    await source.resolve([{ field: 'legal_name', keep: 'yours' }]);
+    await source.discard();
+    await source.saveComplete();
+    await source.submit();
+    expect(source.review).toBeUndefined();
+    expect(backend.userKycForm).toHaveBeenCalledWith('usr_1');
+    expect(backend.userKycEdit).toHaveBeenCalledWith('usr_1', 'legal_name', '山田');
+    expect(backend.userKycResolve).toHaveBeenCalledWith('usr_1', [{ field: 'legal_name', keep: 'yours' }]);
+    expect(backend.userKycDiscard).toHaveBeenCalledWith('usr_1');
+    expect(backend.userKycSaveComplete).toHaveBeenCalledWith('usr_1');
+    expect(backend.userKycSubmit).toHaveBeenCalledWith('usr_1');
+    for (const merchantSide of [
+      backend.kycForm,
+      backend.kycEdit,
+      backend.kycResolve,
+      backend.kycDiscard,
+      backend.kycSaveComplete,
+      backend.kycSubmit,
+    ]) {
+      expect(merchantSide).not.toHaveBeenCalled();
+    }
+  });
+
+  it('hears the same events as the merchant’s source: this user of the active profile only', async () => {
+    const seen: KycChange[] = [];
+    const stop = userKycSource('usr_1').onChange((change) => seen.push(change));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    formChanged({ profileId: 'p1', userId: 'usr_1', status: 'draft', draft: pending });
+    formChanged({ profileId: 'p1', userId: 'usr_2', status: 'draft', draft: saved });
+    formChanged({ profileId: 'p2', userId: 'usr_1', status: 'draft', draft: saved });
+    usersChanged('p1', [{ userId: 'usr_1', kycStatus: 'submitted' } as DirectoryUser]);
+    usersChanged('p2', [{ userId: 'usr_1', kycStatus: 'approved' } as DirectoryUser]);
+    expect(seen).toEqual([{ status: 'draft', draft: pending }, { status: 'submitted' }]);
     stop();
     expect(unlisten).toHaveBeenCalledTimes(2);
   });

@@ -1,6 +1,6 @@
-// The KYC form's data source, the checks its schema publishes, and the queue that sends
-// its edits. The form knows nothing of who fills it in: staff through the merchant's
-// API here, a user through their own (issue 13) with another source, same component.
+// The KYC form's data sources, the checks its schema publishes, and the queue that sends
+// its edits. The form knows nothing of who fills it in: staff through the merchant's API,
+// or staff signed in as the user through the user's own session (issue 13).
 import * as api from './api';
 import type {
   DraftStatus,
@@ -55,9 +55,25 @@ function listening(started: Promise<api.Unlisten>[]): () => void {
   };
 }
 
+/** The changes of `userId`'s form on the active profile, whichever side made them: both share one copy. */
+function onFormChange(userId: string, handler: (change: KycChange) => void): () => void {
+  const mine = (profileId: string) => profileId === session.activeId;
+  return listening([
+    api.onKycFormChanged((change) => {
+      if (mine(change.profileId) && change.userId === userId) {
+        handler({ status: change.status, draft: change.draft });
+      }
+    }),
+    // A review or a submission elsewhere changes the directory's row.
+    api.onUsersChanged((profileId, users) => {
+      const user = users.find((u) => u.userId === userId);
+      if (mine(profileId) && user) handler({ status: user.kycStatus });
+    }),
+  ]);
+}
+
 /** A user's form as the merchant's staff see it, through the desk's KYC service. */
 export function merchantKycSource(userId: string): KycSource {
-  const mine = (profileId: string) => profileId === session.activeId;
   return {
     load: () => api.kycForm(userId),
     edit: (field, value) => api.kycEdit(userId, field, value),
@@ -66,19 +82,23 @@ export function merchantKycSource(userId: string): KycSource {
     saveComplete: () => api.kycSaveComplete(userId),
     submit: () => api.kycSubmit(userId),
     review: (review) => api.kycReview(userId, review),
-    onChange: (handler) =>
-      listening([
-        api.onKycFormChanged((change) => {
-          if (mine(change.profileId) && change.userId === userId) {
-            handler({ status: change.status, draft: change.draft });
-          }
-        }),
-        // A review or a submission elsewhere changes the directory's row.
-        api.onUsersChanged((profileId, users) => {
-          const user = users.find((u) => u.userId === userId);
-          if (mine(profileId) && user) handler({ status: user.kycStatus });
-        }),
-      ]),
+    onChange: (handler) => onFormChange(userId, handler),
+  };
+}
+
+/**
+ * The same form through the user's own session, for staff signed in as the user. A user
+ * does not review their own form, so there is no `review`.
+ */
+export function userKycSource(userId: string): KycSource {
+  return {
+    load: () => api.userKycForm(userId),
+    edit: (field, value) => api.userKycEdit(userId, field, value),
+    resolve: (choices) => api.userKycResolve(userId, choices),
+    discard: () => api.userKycDiscard(userId),
+    saveComplete: () => api.userKycSaveComplete(userId),
+    submit: () => api.userKycSubmit(userId),
+    onChange: (handler) => onFormChange(userId, handler),
   };
 }
 

@@ -3,6 +3,7 @@ import { tick } from 'svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type {
   CardAccess,
+  KycForm as Form,
   RevealedCard,
   TransactionPage,
   UserCard,
@@ -30,6 +31,12 @@ const backend = vi.hoisted(() => ({
   onUserExportProgress: vi.fn(async () => () => {}),
   exportUserTransactionsCsv: vi.fn(),
   cancelUserExport: vi.fn(),
+  kycForm: vi.fn(),
+  kycEdit: vi.fn(),
+  userKycForm: vi.fn(),
+  userKycEdit: vi.fn(),
+  onKycFormChanged: vi.fn(async () => () => {}),
+  onUsersChanged: vi.fn(async () => () => {}),
 }));
 vi.mock('../lib/api', () => backend);
 
@@ -451,5 +458,47 @@ describe('UserView', () => {
     await fireEvent.click(await screen.findByTestId('confirm-accept'));
     expect(await screen.findByTestId('user-view-ended')).toHaveTextContent('The user’s session has ended.');
     expect(screen.getByTestId('sign-in-as-user')).toHaveTextContent('Sign in again');
+  });
+  it('the KYC tab is the user’s own form: read and edited through their session', async () => {
+    const form: Form = {
+      userId: 'usr_hanako',
+      status: 'draft',
+      sections: [
+        {
+          id: 'personal',
+          title: { en: 'Personal details', ja: '本人情報' },
+          fields: [
+            {
+              id: 'legal_name',
+              label: { en: 'Legal name', ja: '氏名' },
+              kind: 'text',
+              required: true,
+              maxLength: null,
+              pattern: null,
+              options: [],
+            },
+          ],
+        },
+      ],
+      values: {},
+      missing: ['legal_name'],
+      rejectionReason: null,
+      updatedAt: '2026-11-24T10:00:00Z',
+      submittedAt: null,
+      reviewedAt: null,
+      locked: false,
+      draft: { state: 'saved', unsent: [], conflicts: [], fieldErrors: {}, message: null },
+      testMode: true,
+      offline: false,
+    };
+    backend.userKycForm.mockResolvedValue(form);
+    backend.userKycEdit.mockResolvedValue({ ...form.draft, state: 'pending', unsent: ['legal_name'] });
+    render(UserView, { id: 'usr_hanako', tab: 'kyc' });
+    const input = (await screen.findByTestId('kyc-field-legal_name')) as HTMLInputElement;
+    await fireEvent.input(input, { target: { value: '山田 花子' } });
+    await waitFor(() => expect(backend.userKycEdit).toHaveBeenCalledWith('usr_hanako', 'legal_name', '山田 花子'));
+    expect(backend.userKycForm).toHaveBeenCalledWith('usr_hanako');
+    expect(backend.kycForm).not.toHaveBeenCalled();
+    expect(backend.kycEdit).not.toHaveBeenCalled();
   });
 });

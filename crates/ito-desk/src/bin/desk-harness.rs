@@ -27,11 +27,12 @@ use std::sync::Arc;
 use ito_api::Secret;
 use ito_desk::desk::{Desk, Options};
 use ito_desk::exports::ExportTarget;
-use ito_desk::kyc::KycForms;
+use ito_desk::kyc::{KycForms, Via};
 use ito_desk::overview::Currency;
 use ito_desk::payments::Payments;
 use ito_desk::payments::ledger::LedgerFilter;
 use ito_desk::payments::links::PaymentLinkInput;
+use ito_desk::sessions::Sessions;
 use ito_desk::users::Users;
 use ito_desk::vault::{Field, Vault};
 use serde::Deserialize;
@@ -143,7 +144,8 @@ async fn run_desk(args: Args) -> Result<(), Failure> {
             .unwrap_or_else(|| "the listener did not start".into())
             .into());
     };
-    let kyc = KycForms::start(Arc::clone(&desk), Arc::new(|_| {}));
+    let sessions = Sessions::new(Arc::clone(&desk), Arc::new(|_| {}));
+    let kyc = KycForms::start(Arc::clone(&desk), sessions, Arc::new(|_| {}));
     say(&format!("ready {url}"))?;
     let mut work = tokio::task::JoinSet::new();
     if let Some((user, field)) = args.kyc {
@@ -246,7 +248,7 @@ async fn import_users(users: Arc<Users>) -> Looped {
 /// Edits one field of a form again and again, as fast as the desk commits the edits.
 async fn edit_kyc(kyc: Arc<KycForms>, user: String, field: String) -> Looped {
     for n in 1u64.. {
-        kyc.edit(&user, &field, format!("Edit {n}"))
+        kyc.edit(&Via::Merchant, &user, &field, format!("Edit {n}"))
             .await
             .map_err(|e| e.to_string())?;
         say(&format!("kyc {n}")).map_err(|e| e.to_string())?;

@@ -51,6 +51,31 @@ impl SaveState {
     }
 }
 
+/// Which way a form's edits go to the gateway: the merchant's API, or the user's own
+/// session (staff signed in as the user). Stored with the form, so that the sender
+/// uses the side it was last edited through and never the other one silently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Merchant,
+    User,
+}
+
+impl Side {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Merchant => "merchant",
+            Self::User => "user",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "user" => Self::User,
+            _ => Self::Merchant,
+        }
+    }
+}
+
 /// A field both staff and someone else changed: staff's value against the gateway's.
 /// `None` is an empty field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
@@ -74,11 +99,12 @@ pub struct Draft {
     pub attempts: u32,
     pub next_attempt_at: Option<i64>,
     pub unsent_since: i64,
+    pub side: Side,
 }
 
 impl Draft {
     /// A copy of the gateway's form with nothing unsent.
-    pub fn fresh(profile_id: &str, user_id: &str, gateway: Kyc, now: i64) -> Self {
+    pub fn fresh(profile_id: &str, user_id: &str, gateway: Kyc, side: Side, now: i64) -> Self {
         Self {
             profile_id: profile_id.to_owned(),
             user_id: user_id.to_owned(),
@@ -91,6 +117,7 @@ impl Draft {
             attempts: 0,
             next_attempt_at: None,
             unsent_since: now,
+            side,
         }
     }
 
@@ -117,6 +144,33 @@ impl Draft {
         changed(&self.gateway.values, &self.local)
             .into_iter()
             .collect()
+    }
+
+    /// Unsent edits of a user-side form whose user is not signed in: they stay here
+    /// and are not tried again until staff act on the form or the app starts again.
+    pub fn waits_for_sign_in(&self) -> bool {
+        self.side == Side::User
+            && self.state == SaveState::Offline
+            && self.next_attempt_at.is_none()
+    }
+
+    /// The user's session is gone: nothing is sent, and `message` says why.
+    pub fn wait_for_sign_in(&mut self, message: String) {
+        self.state = SaveState::Offline;
+        self.next_attempt_at = None;
+        self.last_error = Some(message);
+    }
+
+    /// Staff act on the form through `side` (an edit, a resolved conflict): later
+    /// sends go that way, and a form that waited for its user's sign-in is sent again.
+    pub fn through(&mut self, side: Side, now: i64) {
+        let waited = self.waits_for_sign_in();
+        self.side = side;
+        if waited {
+            self.state = SaveState::Pending;
+            self.last_error = None;
+            self.restate(now);
+        }
     }
 
     /// Records one edit: an empty value clears the field. It answers any conflict on
@@ -297,7 +351,7 @@ fn parse<T: for<'de> Deserialize<'de>>(s: &str) -> rusqlite::Result<T> {
 }
 
 const COLUMNS: &str = "profile_id, user_id, gateway, local_values, state, conflicts, \
-    field_errors, last_error, attempts, next_attempt_at, unsent_since";
+    field_errors, last_error, attempts, next_attempt_at, unsent_since, side";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Draft> {
     Ok(Draft {
@@ -312,6 +366,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Draft> {
         attempts: r.get(8)?,
         next_attempt_at: r.get(9)?,
         unsent_since: r.get(10)?,
+        side: Side::parse(&r.get::<_, String>(11)?),
     })
 }
 
@@ -327,7 +382,7 @@ pub fn get(conn: &Connection, profile_id: &str, user_id: &str) -> Result<Option<
 pub fn put(tx: &Transaction<'_>, d: &Draft) -> Result<()> {
     tx.prepare_cached(&format!(
         "INSERT OR REPLACE INTO kyc_forms ({COLUMNS})
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
     ))?
     .execute(params![
         d.profile_id,
@@ -340,7 +395,8 @@ pub fn put(tx: &Transaction<'_>, d: &Draft) -> Result<()> {
         d.last_error,
         d.attempts,
         d.next_attempt_at,
-        d.unsent_since
+        d.unsent_since,
+        d.side.as_str()
     ])?;
     Ok(())
 }
@@ -359,10 +415,15 @@ pub fn next_due(conn: &Connection) -> Result<Option<i64>> {
 }
 
 /// Makes every waiting form due now: a new run tries at once rather than finishing
-/// the back-off of the last one.
+/// the back-off of the last one, and tries again the forms that waited for their
+/// user's sign-in (the user may have been signed in since).
 pub fn all_due(tx: &Transaction<'_>, now: i64) -> Result<()> {
-    tx.prepare_cached("UPDATE kyc_forms SET next_attempt_at = ?1 WHERE next_attempt_at > ?1")?
-        .execute([now])?;
+    tx.prepare_cached(
+        "UPDATE kyc_forms SET next_attempt_at = ?1
+         WHERE next_attempt_at > ?1
+            OR (side = 'user' AND state = 'offline' AND next_attempt_at IS NULL)",
+    )?
+    .execute([now])?;
     Ok(())
 }
 
@@ -402,7 +463,7 @@ mod tests {
     }
 
     fn draft(base: &[(&str, &str)], local: &[(&str, &str)]) -> Draft {
-        let mut d = Draft::fresh("p", "u", kyc(base), 0);
+        let mut d = Draft::fresh("p", "u", kyc(base), Side::Merchant, 0);
         d.local = kyc(local).values;
         d
     }
@@ -463,6 +524,21 @@ mod tests {
         d.rebase(kyc(&[("a", "2")]), 0);
         assert!(d.conflicts.is_empty());
         assert_eq!(d.state, SaveState::Saved);
+    }
+
+    #[test]
+    fn a_form_waiting_for_its_users_sign_in_goes_again_once_edited() {
+        let mut d = draft(&[], &[("city", "港区")]);
+        d.through(Side::User, 0);
+        d.edit("city", "京都市".into(), 0, 5);
+        assert_eq!((d.state, d.next_attempt_at), (SaveState::Pending, Some(5)));
+        d.wait_for_sign_in("signed out".into());
+        assert!(d.waits_for_sign_in());
+        d.through(Side::Merchant, 7);
+        assert!(!d.waits_for_sign_in());
+        assert_eq!(d.side, Side::Merchant);
+        assert_eq!((d.state, d.next_attempt_at), (SaveState::Pending, Some(7)));
+        assert_eq!(d.last_error, None);
     }
 
     #[test]

@@ -6,6 +6,11 @@
 //! the gateway's form: when someone else changed it meanwhile, the edits are merged
 //! field by field and real conflicts wait for staff to choose. The form itself is
 //! drawn from the gateway's [`schema`]. Like the desk, it knows nothing of Tauri.
+//!
+//! A form is reached through the merchant's API or, with staff signed in as the
+//! user, through the user's own session ([`Via`]). Both sides share the one local
+//! copy and its guarantees; the copy remembers the side it was last edited through,
+//! and the sender uses that side only.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,6 +26,7 @@ use tokio::sync::{Notify, watch};
 use crate::desk::Desk;
 use crate::error::{Error, FieldErrors, Result, poisoned};
 use crate::profiles::{self, Mode, StoredProfile};
+use crate::sessions::{Sessions, UserClient};
 use crate::store::{Store, now_ms};
 use crate::users::directory::{self, DirectoryUser, KycState};
 
@@ -28,7 +34,7 @@ pub mod drafts;
 pub mod queue;
 pub mod schema;
 
-use drafts::{Draft, FieldConflict, SaveState, locked_message};
+use drafts::{Draft, FieldConflict, SaveState, Side, locked_message};
 use queue::KycQueue;
 use schema::FormSection;
 
@@ -173,10 +179,104 @@ pub enum KycReview {
     Reject { reason: String },
 }
 
+/// How a call reaches a user's form on the gateway.
+#[derive(Clone, Debug)]
+pub enum Via {
+    /// The merchant's API, as the merchant's staff.
+    Merchant,
+    /// The user's own session (`/api/oauth/user/kyc`): staff signed in as the user. A
+    /// sign-in the gateway revoked signs the user out.
+    User(UserClient),
+}
+
+impl Via {
+    fn side(&self) -> Side {
+        match self {
+            Self::Merchant => Side::Merchant,
+            Self::User(_) => Side::User,
+        }
+    }
+
+    /// Refuses a user's session that is not for this profile and user: its edits
+    /// would go to someone else's form.
+    fn check(&self, profile_id: &str, user_id: &str) -> Result<()> {
+        match self {
+            Self::Merchant => Ok(()),
+            Self::User(u) if u.profile_id() != profile_id => Err(Error::refused(format!(
+                "The session of user {} belongs to another profile than the active one; open \
+                 the form again.",
+                u.user_id()
+            ))),
+            Self::User(u) if u.user_id().as_str() != user_id => Err(Error::refused(format!(
+                "The session of user {} cannot change user {user_id}'s KYC form.",
+                u.user_id()
+            ))),
+            Self::User(_) => Ok(()),
+        }
+    }
+}
+
+/// One form's way to the gateway, for the four calls written once for both sides.
+enum Gateway {
+    Merchant { client: Client, user: UserId },
+    User(UserClient),
+}
+
+impl Gateway {
+    async fn read(&self) -> Result<Kyc> {
+        match self {
+            Self::Merchant { client, user } => Ok(client.merchant().kyc(user).await?),
+            Self::User(u) => u.settle(u.api().kyc().await).await,
+        }
+    }
+
+    /// `PATCH`: the fields in `values`; an empty one clears.
+    async fn patch(&self, values: &KycValues) -> Result<Kyc> {
+        match self {
+            Self::Merchant { client, user } => {
+                Ok(client.merchant().save_kyc_draft(user, values).await?)
+            }
+            Self::User(u) => u.settle(u.api().save_kyc_draft(values).await).await,
+        }
+    }
+
+    /// `PUT`: the whole form.
+    async fn put(&self, values: &KycValues) -> Result<Kyc> {
+        match self {
+            Self::Merchant { client, user } => {
+                Ok(client.merchant().replace_kyc(user, values).await?)
+            }
+            Self::User(u) => u.settle(u.api().replace_kyc(values).await).await,
+        }
+    }
+
+    async fn submit(&self) -> Result<Kyc> {
+        match self {
+            Self::Merchant { client, user } => Ok(client.merchant().submit_kyc(user).await?),
+            Self::User(u) => u.settle(u.api().submit_kyc().await).await,
+        }
+    }
+}
+
+fn transient(e: &Error) -> bool {
+    matches!(e, Error::Api(a) if a.is_transient())
+}
+
+/// Why a user-side form is not sent while its user is not signed in.
+fn waiting_message(user_id: &str) -> String {
+    format!(
+        "Not sent: user {user_id} is no longer signed in on this computer. The edits are kept \
+         here; sign in as the user to send them through their session, or edit the form as \
+         the merchant to send them through the merchant's API."
+    )
+}
+
 type Turns = HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>;
 
 pub struct KycForms {
     desk: Arc<Desk>,
+    /// The users' sessions, for the forms last edited through one.
+    sessions: Arc<Sessions>,
     events: KycEventSink,
     /// Wakes the sender when a form falls due sooner than it planned.
     wake: Notify,
@@ -209,10 +309,11 @@ fn ms(d: Duration) -> i64 {
 impl KycForms {
     /// Starts the service and its sender, which picks up forms left unsent by an
     /// earlier run.
-    pub fn start(desk: Arc<Desk>, events: KycEventSink) -> Arc<Self> {
+    pub fn start(desk: Arc<Desk>, sessions: Arc<Sessions>, events: KycEventSink) -> Arc<Self> {
         let (stop, stopped) = watch::channel(false);
         let forms = Arc::new(Self {
             desk,
+            sessions,
             events,
             wake: Notify::new(),
             turns: Mutex::new(HashMap::new()),
@@ -258,6 +359,26 @@ impl KycForms {
         Ok((profile, client))
     }
 
+    /// The active profile, with `via` checked against it and the user.
+    async fn active_via(&self, via: &Via, user_id: &str) -> Result<StoredProfile> {
+        let profile = self.desk.active_profile().await?;
+        via.check(&profile.id, user_id)?;
+        Ok(profile)
+    }
+
+    /// The active profile and the way to `user_id`'s form on its gateway.
+    async fn open(&self, via: &Via, user_id: &str) -> Result<(StoredProfile, Gateway)> {
+        let profile = self.active_via(via, user_id).await?;
+        let gateway = match via {
+            Via::Merchant => Gateway::Merchant {
+                client: self.desk.client(&profile).await?,
+                user: UserId::new(user_id),
+            },
+            Via::User(u) => Gateway::User(u.clone()),
+        };
+        Ok((profile, gateway))
+    }
+
     async fn draft(&self, profile_id: &str, user_id: &str) -> Result<Option<Draft>> {
         let (pid, uid) = (profile_id.to_owned(), user_id.to_owned());
         self.store().read(move |c| drafts::get(c, &pid, &uid)).await
@@ -295,21 +416,22 @@ impl KycForms {
 
     /// The user's form: read from the gateway and merged with any unsent edits. When
     /// the gateway cannot be reached, the copy on this computer, marked offline.
-    pub async fn form(&self, user_id: &str) -> Result<KycForm> {
-        let (profile, client) = self.active().await?;
+    pub async fn form(&self, via: &Via, user_id: &str) -> Result<KycForm> {
+        let (profile, line) = self.open(via, user_id).await?;
         let test_mode = profile.mode == Mode::Test;
-        let uid = UserId::new(user_id);
-        let gateway = match client.merchant().kyc(&uid).await {
+        let gateway = match line.read().await {
             Ok(k) => k,
-            Err(e) if e.is_transient() => {
+            Err(e) if transient(&e) => {
                 return match self.draft(&profile.id, user_id).await? {
                     Some(d) => Ok(KycForm::new(user_id, &d.gateway, Some(&d), test_mode, true)),
-                    None => Err(e.into()),
+                    None => Err(e),
                 };
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         };
-        let draft = self.adopt(&profile.id, user_id, gateway.clone()).await?;
+        let draft = self
+            .adopt(&profile.id, user_id, gateway.clone(), via.side())
+            .await?;
         self.record_status(&profile.id, user_id, &gateway).await?;
         Ok(KycForm::new(
             user_id,
@@ -322,8 +444,15 @@ impl KycForms {
 
     /// Takes the gateway's form as read: a new copy for an editable form, a merge
     /// into one with unsent edits, and no copy once the gateway locked a form that
-    /// has nothing unsent (its values then live only on the gateway).
-    async fn adopt(&self, profile_id: &str, user_id: &str, gateway: Kyc) -> Result<Option<Draft>> {
+    /// has nothing unsent (its values then live only on the gateway). Read through
+    /// the user's session, a form that waited for that session is sent again.
+    async fn adopt(
+        &self,
+        profile_id: &str,
+        user_id: &str,
+        gateway: Kyc,
+        side: Side,
+    ) -> Result<Option<Draft>> {
         let (pid, uid) = (profile_id.to_owned(), user_id.to_owned());
         let (draft, merged) = self
             .store()
@@ -340,10 +469,14 @@ impl KycForms {
                         if newer {
                             d.rebase(gateway, now);
                         }
-                        (Some(d), newer)
+                        let resumed = side == Side::User && d.waits_for_sign_in();
+                        if resumed {
+                            d.through(Side::User, now);
+                        }
+                        (Some(d), newer || resumed)
                     }
                     _ if gateway.status.is_locked() => (None, false),
-                    _ => (Some(Draft::fresh(&pid, &uid, gateway, now)), false),
+                    _ => (Some(Draft::fresh(&pid, &uid, gateway, side, now)), false),
                 };
                 match &draft {
                     Some(d) => drafts::put(tx, d)?,
@@ -361,12 +494,20 @@ impl KycForms {
 
     /// Records one edit durably and schedules its sending after a short pause. An
     /// empty value clears the field.
-    pub async fn edit(&self, user_id: &str, field: &str, value: String) -> Result<DraftStatus> {
+    pub async fn edit(
+        &self,
+        via: &Via,
+        user_id: &str,
+        field: &str,
+        value: String,
+    ) -> Result<DraftStatus> {
         let profile_id = self
             .desk
             .active_profile_id()
             .await?
             .ok_or_else(|| Error::NotFound("No profile is active.".into()))?;
+        via.check(&profile_id, user_id)?;
+        let side = via.side();
         if value.chars().count() > MAX_VALUE_CHARS {
             return Err(Error::field(
                 field,
@@ -400,6 +541,7 @@ impl KycForms {
                     return Err(Error::field(&field, "The form has no such field."));
                 }
                 let now = now_ms();
+                d.through(side, now);
                 d.edit(&field, value, now, now + ms(EDIT_PAUSE));
                 drafts::put(tx, &d)?;
                 Ok(d)
@@ -410,8 +552,14 @@ impl KycForms {
     }
 
     /// Staff's choice for every conflicting field; then the result is sent.
-    pub async fn resolve(&self, user_id: &str, choices: Vec<Resolution>) -> Result<KycForm> {
-        let (profile, _) = self.active().await?;
+    pub async fn resolve(
+        &self,
+        via: &Via,
+        user_id: &str,
+        choices: Vec<Resolution>,
+    ) -> Result<KycForm> {
+        let profile = self.active_via(via, user_id).await?;
+        let side = via.side();
         let (pid, uid) = (profile.id.clone(), user_id.to_owned());
         let draft = self
             .store()
@@ -421,6 +569,7 @@ impl KycForms {
                 let keep: HashMap<String, Keep> =
                     choices.into_iter().map(|c| (c.field, c.keep)).collect();
                 d.resolve(&keep, now_ms())?;
+                d.through(side, now_ms());
                 drafts::put(tx, &d)?;
                 Ok(d)
             })
@@ -431,8 +580,9 @@ impl KycForms {
     }
 
     /// Drops the unsent edits: the form goes back to what the gateway holds.
-    pub async fn discard(&self, user_id: &str) -> Result<KycForm> {
-        let (profile, _) = self.active().await?;
+    pub async fn discard(&self, via: &Via, user_id: &str) -> Result<KycForm> {
+        let profile = self.active_via(via, user_id).await?;
+        let side = via.side();
         let turn = self.turn(&profile.id, user_id)?;
         let _turn = turn.lock().await;
         let (pid, uid) = (profile.id.clone(), user_id.to_owned());
@@ -446,7 +596,7 @@ impl KycForms {
                     drafts::delete(tx, &pid, &uid)?;
                     return Ok(None);
                 }
-                let d = Draft::fresh(&pid, &uid, d.gateway, now_ms());
+                let d = Draft::fresh(&pid, &uid, d.gateway, side, now_ms());
                 drafts::put(tx, &d)?;
                 Ok(Some(d))
             })
@@ -454,19 +604,18 @@ impl KycForms {
         if let Some(d) = &draft {
             self.form_changed(d);
         }
-        self.form(user_id).await
+        self.form(via, user_id).await
     }
 
     /// Sends the whole form with `PUT`, after merging what the gateway holds. The
     /// gateway refuses an incomplete form and names every missing field.
-    pub async fn save_complete(&self, user_id: &str) -> Result<KycForm> {
-        let (profile, client) = self.active().await?;
+    pub async fn save_complete(&self, via: &Via, user_id: &str) -> Result<KycForm> {
+        let (profile, line) = self.open(via, user_id).await?;
         let turn = self.turn(&profile.id, user_id)?;
         let _turn = turn.lock().await;
-        let uid = UserId::new(user_id);
-        let gateway = client.merchant().kyc(&uid).await?;
+        let gateway = line.read().await?;
         let draft = self
-            .adopt(&profile.id, user_id, gateway.clone())
+            .adopt(&profile.id, user_id, gateway.clone(), via.side())
             .await?
             .ok_or_else(|| Error::refused(locked_message(gateway.status)))?;
         if draft.state == SaveState::Conflict {
@@ -478,9 +627,9 @@ impl KycForms {
             .filter(|(_, v)| !v.trim().is_empty())
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let answer = client.merchant().replace_kyc(&uid, &sent).await?;
+        let answer = line.put(&sent).await?;
         let d = self
-            .settle_sent(&profile.id, user_id, &sent, answer)
+            .settle_sent(&profile.id, user_id, &sent, answer, via.side())
             .await?;
         self.record_status(&profile.id, user_id, &d.gateway).await?;
         Ok(KycForm::of(&d, profile.mode == Mode::Test))
@@ -489,14 +638,14 @@ impl KycForms {
     /// Sends what is unsent, then submits the form for review. Refused while edits
     /// cannot reach the gateway; once it holds the submitted form, the copy on this
     /// computer is deleted.
-    pub async fn submit(&self, user_id: &str) -> Result<KycForm> {
-        let (profile, client) = self.active().await?;
+    pub async fn submit(&self, via: &Via, user_id: &str) -> Result<KycForm> {
+        let (profile, line) = self.open(via, user_id).await?;
         {
             let turn = self.turn(&profile.id, user_id)?;
             let _turn = turn.lock().await;
             let draft = self.draft(&profile.id, user_id).await?;
             if let Some(d) = draft.filter(Draft::has_changes)
-                && let Err(e) = self.push(&client, d).await
+                && let Err(e) = self.push(&line, d).await
             {
                 self.failed(&profile.id, user_id, &e).await?;
                 return Err(e);
@@ -511,14 +660,14 @@ impl KycForms {
                     d.unsent().join(", ")
                 )));
             }
-            let submitted = client.merchant().submit_kyc(&UserId::new(user_id)).await?;
+            let submitted = line.submit().await?;
             let (pid, uid) = (profile.id.clone(), user_id.to_owned());
             self.store()
                 .write(move |tx| drafts::delete(tx, &pid, &uid))
                 .await?;
             self.record_status(&profile.id, user_id, &submitted).await?;
         }
-        self.form(user_id).await
+        self.form(via, user_id).await
     }
 
     /// Approves or rejects a submitted form through the sandbox's control API. Test
@@ -545,7 +694,7 @@ impl KycForms {
             }
         };
         self.record_status(&profile.id, user_id, &reviewed).await?;
-        self.form(user_id).await
+        self.form(&Via::Merchant, user_id).await
     }
 
     /// The KYC queue. Users waiting for review whose submission time is not known
@@ -642,8 +791,10 @@ impl KycForms {
             return Ok(());
         }
         let outcome = match profiles::get(self.store(), profile_id).await {
-            Ok(profile) => match self.desk.client(&profile).await {
-                Ok(client) => self.push(&client, d).await,
+            // Through the side last edited, never the other: a user-side form whose
+            // user is not signed in waits for the sign-in or a merchant-side edit.
+            Ok(profile) => match self.line(&profile, &d).await {
+                Ok(line) => self.push(&line, d).await,
                 Err(e) => Err(e),
             },
             // The profile was removed: its forms go with it.
@@ -662,13 +813,30 @@ impl KycForms {
         }
     }
 
+    /// The way to a form's gateway along the side it was last edited through.
+    async fn line(&self, profile: &StoredProfile, d: &Draft) -> Result<Gateway> {
+        Ok(match d.side {
+            Side::Merchant => Gateway::Merchant {
+                client: self.desk.client(profile).await?,
+                user: UserId::new(d.user_id.clone()),
+            },
+            Side::User => Gateway::User(
+                self.sessions
+                    .user_client_for(&profile.id, &d.user_id)
+                    .await?,
+            ),
+        })
+    }
+
     /// Reads the gateway's form, merges, and sends the changed fields with `PATCH`.
     /// A lost answer is harmless: the next read finds the values already there, so
     /// nothing is sent twice.
-    async fn push(&self, client: &Client, d: Draft) -> Result<()> {
-        let uid = UserId::new(d.user_id.clone());
-        let gateway = client.merchant().kyc(&uid).await?;
-        let Some(d) = self.adopt(&d.profile_id, &d.user_id, gateway).await? else {
+    async fn push(&self, line: &Gateway, d: Draft) -> Result<()> {
+        let gateway = line.read().await?;
+        let Some(d) = self
+            .adopt(&d.profile_id, &d.user_id, gateway, d.side)
+            .await?
+        else {
             return Ok(());
         };
         if d.state == SaveState::Conflict {
@@ -692,14 +860,14 @@ impl KycForms {
             }
             return Ok(());
         }
-        match client.merchant().save_kyc_draft(&uid, &sent).await {
+        match line.patch(&sent).await {
             Ok(answer) => {
                 let status = answer.clone();
-                self.settle_sent(&d.profile_id, &d.user_id, &sent, answer)
+                self.settle_sent(&d.profile_id, &d.user_id, &sent, answer, d.side)
                     .await?;
                 self.record_status(&d.profile_id, &d.user_id, &status).await
             }
-            Err(e) if e.kind() == ito_api::ErrorKind::Validation => {
+            Err(Error::Api(e)) if e.kind() == ito_api::ErrorKind::Validation => {
                 let fields = e.fields().cloned().unwrap_or_default();
                 let (pid, uid) = (d.profile_id.clone(), d.user_id.clone());
                 let message = e.message();
@@ -720,7 +888,7 @@ impl KycForms {
                 }
                 Ok(())
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         }
     }
 
@@ -730,13 +898,14 @@ impl KycForms {
         user_id: &str,
         sent: &KycValues,
         answer: Kyc,
+        side: Side,
     ) -> Result<Draft> {
         let (pid, uid, sent) = (profile_id.to_owned(), user_id.to_owned(), sent.clone());
         let d = self
             .store()
             .write(move |tx| {
                 let mut cur = drafts::get(tx, &pid, &uid)?
-                    .unwrap_or_else(|| Draft::fresh(&pid, &uid, answer.clone(), now_ms()));
+                    .unwrap_or_else(|| Draft::fresh(&pid, &uid, answer.clone(), side, now_ms()));
                 cur.accepted(&sent, answer);
                 drafts::put(tx, &cur)?;
                 Ok(cur)
@@ -746,10 +915,12 @@ impl KycForms {
         Ok(d)
     }
 
-    /// Records a failed send: offline with a back-off when trying again may work,
-    /// refused (and not retried until the next edit) otherwise.
+    /// Records a failed send: offline with a back-off when trying again may work;
+    /// waiting for the user's sign-in when their session ended; refused (and not
+    /// retried until the next edit) otherwise.
     async fn failed(&self, profile_id: &str, user_id: &str, e: &Error) -> Result<()> {
-        let transient = matches!(e, Error::Api(a) if a.is_transient());
+        let transient = transient(e);
+        let signed_out = matches!(e, Error::SessionEnded { .. });
         let message = match e {
             Error::Api(a) => a.message(),
             other => other.to_string(),
@@ -762,6 +933,15 @@ impl KycForms {
                     return Ok(None);
                 };
                 let now = now_ms();
+                if signed_out {
+                    // A merchant-side form is not the ended session's to hold back.
+                    if cur.side != Side::User {
+                        return Ok(None);
+                    }
+                    cur.wait_for_sign_in(waiting_message(&uid));
+                    drafts::put(tx, &cur)?;
+                    return Ok(Some(cur));
+                }
                 if transient {
                     cur.attempts += 1;
                     cur.state = SaveState::Offline;

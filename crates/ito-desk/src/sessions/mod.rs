@@ -28,6 +28,7 @@ use url::Url;
 
 use crate::desk::Desk;
 use crate::error::{Error, Result, SignInFailure, poisoned};
+use crate::profiles::{self, StoredProfile};
 use crate::store::{Store, now_ms, rfc3339};
 use crate::vault::Vault;
 use index::SessionRow;
@@ -559,9 +560,28 @@ impl Sessions {
 
     /// The user's own view on the active profile, for a user signed in there.
     pub async fn user_client(self: &Arc<Self>, user_id: &str) -> Result<UserClient> {
-        let user = checked_user_id(user_id)?;
         let profile = self.desk.active_profile().await?;
-        let client = self.desk.client(&profile).await?;
+        self.user_client_of(&profile, user_id).await
+    }
+
+    /// The user's own view on any profile, active or not, for a user signed in there:
+    /// for work that outlives a profile switch (a KYC form's unsent edits).
+    pub async fn user_client_for(
+        self: &Arc<Self>,
+        profile_id: &str,
+        user_id: &str,
+    ) -> Result<UserClient> {
+        let profile = profiles::get(self.store(), profile_id).await?;
+        self.user_client_of(&profile, user_id).await
+    }
+
+    async fn user_client_of(
+        self: &Arc<Self>,
+        profile: &StoredProfile,
+        user_id: &str,
+    ) -> Result<UserClient> {
+        let user = checked_user_id(user_id)?;
+        let client = self.desk.client(profile).await?;
         let key = (profile.id.clone(), user);
         let (session, generation) = self.live_session(&key).await?;
         Ok(UserClient {

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_kyc.sql"),
     include_str!("migrations/0007_user_sessions.sql"),
     include_str!("migrations/0008_card_access.sql"),
+    include_str!("migrations/0009_kyc_side.sql"),
 ];
 
 /// A cheap handle: one writer connection and one reader connection, each used from
