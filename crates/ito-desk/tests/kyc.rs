@@ -31,7 +31,7 @@ use ito_desk::users::Users;
 use ito_desk::users::directory::KycState;
 use ito_desk::vault::Vault;
 use ito_sandbox::{Config, MerchantCredentials, Server};
-use keyring_core::{CredentialStore, mock};
+use keyring_core::CredentialStore;
 use url::Url;
 
 /// A request the desk sent, as the proxy saw it.
@@ -245,7 +245,7 @@ async fn env() -> Env {
     let sandbox = sandbox(&dir.path().join("sandbox.db")).await;
     let merchant = sandbox.db().create_merchant("京都の茶屋").unwrap();
     let (recorder, proxy_url) = Recorder::start(sandbox.url()).await;
-    let keyring: Arc<CredentialStore> = mock::Store::new().unwrap();
+    let keyring: Arc<CredentialStore> = zbus_secret_service_keyring_store::Store::new().unwrap();
     let events: Events = Arc::default();
     let (desk, sessions, kyc) = open(dir.path(), &keyring, &events).await;
     let profile = desk
