@@ -507,6 +507,7 @@ pub async fn delete(store: &Store, id: &str) -> Result<()> {
                 "user_creates",
                 "user_imports",
                 "kyc_forms",
+                "kyc_bases",
                 "user_sessions",
                 "card_access",
             ] {

@@ -1,6 +1,7 @@
-//! The local copy of each KYC form (`kyc_forms`): the gateway's form the edits are
-//! based on, the values as staff see them, and how sending them is going. The
-//! three-way merge that finds conflicts lives here too, apart from any I/O.
+//! The local copy of each KYC form (`kyc_forms`, its base in `kyc_bases`): the
+//! gateway's form the edits are based on, the values as staff see them, and how
+//! sending them is going. The three-way merge that finds conflicts lives here too,
+//! apart from any I/O.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -350,44 +351,53 @@ fn parse<T: for<'de> Deserialize<'de>>(s: &str) -> rusqlite::Result<T> {
     })
 }
 
-const COLUMNS: &str = "profile_id, user_id, gateway, local_values, state, conflicts, \
-    field_errors, last_error, attempts, next_attempt_at, unsent_since, side";
+/// A draft's own columns; its base is in `kyc_bases`.
+const COLUMNS: &str = "profile_id, user_id, local_values, state, conflicts, field_errors, \
+    last_error, attempts, next_attempt_at, unsent_since, side";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Draft> {
     Ok(Draft {
         profile_id: r.get(0)?,
         user_id: r.get(1)?,
-        gateway: parse(&r.get::<_, String>(2)?)?,
-        local: parse(&r.get::<_, String>(3)?)?,
-        state: SaveState::parse(&r.get::<_, String>(4)?),
-        conflicts: parse(&r.get::<_, String>(5)?)?,
-        field_errors: parse(&r.get::<_, String>(6)?)?,
-        last_error: r.get(7)?,
-        attempts: r.get(8)?,
-        next_attempt_at: r.get(9)?,
-        unsent_since: r.get(10)?,
-        side: Side::parse(&r.get::<_, String>(11)?),
+        local: parse(&r.get::<_, String>(2)?)?,
+        state: SaveState::parse(&r.get::<_, String>(3)?),
+        conflicts: parse(&r.get::<_, String>(4)?)?,
+        field_errors: parse(&r.get::<_, String>(5)?)?,
+        last_error: r.get(6)?,
+        attempts: r.get(7)?,
+        next_attempt_at: r.get(8)?,
+        unsent_since: r.get(9)?,
+        side: Side::parse(&r.get::<_, String>(10)?),
+        gateway: parse(&r.get::<_, String>(11)?)?,
     })
 }
 
 pub fn get(conn: &Connection, profile_id: &str, user_id: &str) -> Result<Option<Draft>> {
     Ok(conn
         .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM kyc_forms WHERE profile_id = ?1 AND user_id = ?2"
+            "SELECT {COLUMNS}, b.gateway FROM kyc_forms JOIN kyc_bases b USING (profile_id, user_id)
+             WHERE profile_id = ?1 AND user_id = ?2"
         ))?
         .query_row(params![profile_id, user_id], from_row)
         .optional()?)
 }
 
+/// Stores the draft. Its base is written only when it differs from the stored one, so
+/// an edit commits the draft's row alone.
 pub fn put(tx: &Transaction<'_>, d: &Draft) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO kyc_bases (profile_id, user_id, gateway) VALUES (?1, ?2, ?3)
+         ON CONFLICT (profile_id, user_id) DO UPDATE SET gateway = excluded.gateway
+         WHERE gateway IS NOT excluded.gateway",
+    )?
+    .execute(params![d.profile_id, d.user_id, json(&d.gateway)?])?;
     tx.prepare_cached(&format!(
         "INSERT OR REPLACE INTO kyc_forms ({COLUMNS})
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
     ))?
     .execute(params![
         d.profile_id,
         d.user_id,
-        json(&d.gateway)?,
         json(&d.local)?,
         d.state.as_str(),
         json(&d.conflicts)?,
@@ -402,8 +412,12 @@ pub fn put(tx: &Transaction<'_>, d: &Draft) -> Result<()> {
 }
 
 pub fn delete(tx: &Transaction<'_>, profile_id: &str, user_id: &str) -> Result<()> {
-    tx.prepare_cached("DELETE FROM kyc_forms WHERE profile_id = ?1 AND user_id = ?2")?
+    for table in ["kyc_forms", "kyc_bases"] {
+        tx.prepare_cached(&format!(
+            "DELETE FROM {table} WHERE profile_id = ?1 AND user_id = ?2"
+        ))?
         .execute(params![profile_id, user_id])?;
+    }
     Ok(())
 }
 

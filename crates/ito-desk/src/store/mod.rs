@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_user_sessions.sql"),
     include_str!("migrations/0008_card_access.sql"),
     include_str!("migrations/0009_kyc_side.sql"),
+    include_str!("migrations/0010_kyc_bases.sql"),
 ];
 
 /// A cheap handle: one writer connection and one reader connection, each used from
@@ -176,6 +177,42 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    /// A draft stored before its base moved to `kyc_bases` keeps its base and edits.
+    #[test]
+    fn a_kyc_draft_keeps_its_base_across_the_split() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("desk.db");
+        let mut conn = Connection::open(&path).unwrap();
+        let split = MIGRATIONS
+            .iter()
+            .position(|m| m.contains("CREATE TABLE kyc_bases"))
+            .unwrap();
+        {
+            let tx = conn.transaction().unwrap();
+            for m in &MIGRATIONS[..split] {
+                tx.execute_batch(m).unwrap();
+            }
+            tx.pragma_update(None, "user_version", split).unwrap();
+            tx.execute(
+                "INSERT INTO kyc_forms (profile_id, user_id, gateway, local_values, state, unsent_since)
+                 VALUES ('p', 'u', '{\"status\":\"draft\"}', '{\"city\":\"京都\"}', 'pending', 1)",
+                [],
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        let (gateway, local): (String, String) = conn
+            .query_row(
+                "SELECT b.gateway, f.local_values FROM kyc_forms f JOIN kyc_bases b USING (profile_id, user_id)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(gateway, r#"{"status":"draft"}"#);
+        assert_eq!(local, r#"{"city":"京都"}"#);
     }
 
     #[test]

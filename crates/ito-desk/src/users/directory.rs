@@ -830,7 +830,7 @@ pub fn remove(tx: &Transaction<'_>, profile_id: &str, user_id: &str) -> Result<b
         .prepare_cached("DELETE FROM users WHERE profile_id = ?1 AND user_id = ?2")?
         .execute(params![profile_id, user_id])?;
     // The KYC values kept on this computer go with the user.
-    for table in ["user_creates", "kyc_forms"] {
+    for table in ["user_creates", "kyc_forms", "kyc_bases"] {
         tx.prepare_cached(&format!(
             "DELETE FROM {table} WHERE profile_id = ?1 AND user_id = ?2"
         ))?
