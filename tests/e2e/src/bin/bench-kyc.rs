@@ -46,6 +46,20 @@ const EDIT: &str = "const [userId, n, field, done] = arguments;
     };
     next(0);";
 
+/// The same loop over the cheapest IPC call there is (Tauri's own `app|version`): what
+/// the window and the IPC cost without the service and the commit.
+const ROUND_TRIP: &str = "const [n, done] = arguments;
+    const times = [];
+    const next = (i) => {
+        if (i === n) { done(times); return; }
+        const t0 = performance.now();
+        window.__TAURI_INTERNALS__
+            .invoke('plugin:app|version')
+            .then(() => { times.push(performance.now() - t0); next(i + 1); },
+                  (e) => done(JSON.stringify(e)));
+    };
+    next(0);";
+
 /// The first user whose form can be edited, with the form opened (so that the desk
 /// keeps its copy).
 const OPEN_FORM: &str = "const done = arguments[arguments.length - 1];
@@ -87,6 +101,13 @@ async fn run() -> Result<()> {
         .map_err(|_| format!("the window answered {answer}"))?
         .split_off(WARM_UP);
 
+    let answer = c
+        .execute_async(ROUND_TRIP, vec![serde_json::json!(WARM_UP + EDITS)])
+        .await?;
+    let round_trips: Vec<f64> = serde_json::from_value::<Vec<f64>>(answer.clone())
+        .map_err(|_| format!("the window answered {answer}"))?
+        .split_off(WARM_UP);
+
     // The app is closed first, so that nothing else writes to the file meanwhile.
     c.close().await?;
     wait_gone(&app, Duration::from_secs(30)).await?;
@@ -106,6 +127,12 @@ async fn run() -> Result<()> {
     println!(
         "  {:<54} {bp50:>8.2} {bp99:>8.2}",
         "bare SQLite commit of the same row (baseline)"
+    );
+    println!(
+        "  {:<54} {:>8.2} {:>8.2}",
+        "IPC round trip alone (Tauri's app version), same window",
+        percentile(&round_trips, 50.0),
+        percentile(&round_trips, 99.0)
     );
     println!(
         "  {:<54} {:>8.2} {:>8.2}",
