@@ -567,6 +567,29 @@ pub async fn until(c: &Client, what: &str, script: &str, secs: u64) -> Result<()
     }
 }
 
+/// The id of the first demo user whose KYC is `status`, from the KYC queue (a first
+/// start's demo users hold every status).
+pub async fn demo_user_with_kyc(c: &Client, status: &str) -> Result<String> {
+    find(c, "nav-kyc", 5).await?.click().await?;
+    find(c, "kyc-queue", 30).await?;
+    let row = format!("{}[data-kyc-status=\"{status}\"]", testid("kyc-queue-user"));
+    until(
+        c,
+        "a demo user in the queue",
+        &format!("document.querySelector('{row}')"),
+        30,
+    )
+    .await?;
+    Ok(c.execute(
+        &format!("return document.querySelector('{row}').dataset.userId;"),
+        vec![],
+    )
+    .await?
+    .as_str()
+    .ok_or("the queue row has no user id")?
+    .to_owned())
+}
+
 /// Shows the window in `lang` (`en`, `ja`) through the top bar's switch.
 pub async fn language(c: &Client, lang: &str) -> Result<()> {
     find(c, "language-switch", 5)

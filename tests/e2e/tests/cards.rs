@@ -9,7 +9,9 @@
 #![allow(clippy::unwrap_used)]
 
 use fantoccini::Client;
-use ito_desk_e2e::{FirstStart, Result, find, language, screenshot, testid, until};
+use ito_desk_e2e::{
+    FirstStart, Result, demo_user_with_kyc, find, language, screenshot, testid, until,
+};
 
 #[tokio::test]
 #[ignore = "needs the built app, tauri-driver and a display: run scripts/e2e.sh"]
@@ -30,25 +32,7 @@ async fn a_denied_sign_in_ends_with_its_message_and_no_session() -> Result<()> {
 /// The id and email of a demo user whose KYC is `status`, its page open.
 async fn demo_user(c: &Client, status: &str) -> Result<(String, String)> {
     find(c, "overview-balances", 60).await?;
-    find(c, "nav-kyc", 5).await?.click().await?;
-    find(c, "kyc-queue", 30).await?;
-    let row = format!("{}[data-kyc-status=\"{status}\"]", testid("kyc-queue-user"));
-    until(
-        c,
-        "a demo user in the queue",
-        &format!("document.querySelector('{row}')"),
-        30,
-    )
-    .await?;
-    let user = c
-        .execute(
-            &format!("return document.querySelector('{row}').dataset.userId;"),
-            vec![],
-        )
-        .await?
-        .as_str()
-        .ok_or("the queue row has no user id")?
-        .to_owned();
+    let user = demo_user_with_kyc(c, status).await?;
     c.execute(
         "location.hash = '#/users/' + encodeURIComponent(arguments[0]);",
         vec![serde_json::json!(user)],

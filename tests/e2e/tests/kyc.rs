@@ -8,7 +8,8 @@
 
 use fantoccini::Client;
 use ito_desk_e2e::{
-    COMPLETE_KYC as COMPLETE, FirstStart, Result, find, language, screenshot, testid, until,
+    COMPLETE_KYC as COMPLETE, FirstStart, Result, demo_user_with_kyc, find, language, screenshot,
+    testid, until,
 };
 
 #[tokio::test]
@@ -39,28 +40,6 @@ async fn the_kyc_form_and_queue_in_japanese_and_english() -> Result<()> {
 async fn started(c: &Client) -> Result<()> {
     find(c, "overview-balances", 60).await?;
     Ok(())
-}
-
-/// The id of the first demo user whose KYC is `status`, from the KYC queue.
-async fn demo_user(c: &Client, status: &str) -> Result<String> {
-    find(c, "nav-kyc", 5).await?.click().await?;
-    find(c, "kyc-queue", 30).await?;
-    let row = format!("{}[data-kyc-status=\"{status}\"]", testid("kyc-queue-user"));
-    until(
-        c,
-        "a demo user in the queue",
-        &format!("document.querySelector('{row}')"),
-        30,
-    )
-    .await?;
-    Ok(c.execute(
-        &format!("return document.querySelector('{row}').dataset.userId;"),
-        vec![],
-    )
-    .await?
-    .as_str()
-    .ok_or("the queue row has no user id")?
-    .to_owned())
 }
 
 /// Opens the user's KYC tab and waits for the form.
@@ -172,7 +151,7 @@ async fn save_complete(c: &Client) -> Result<()> {
 
 async fn half_then_crash(app: &mut FirstStart) -> Result<()> {
     started(&app.client).await?;
-    let user = demo_user(&app.client, "not_started").await?;
+    let user = demo_user_with_kyc(&app.client, "not_started").await?;
     open_form(&app.client, &user).await?;
     let (half, rest) = COMPLETE.split_at(6);
     for (field, value) in half {
@@ -215,7 +194,7 @@ async fn half_then_crash(app: &mut FirstStart) -> Result<()> {
 
 async fn fix_submit_approve(c: &Client) -> Result<()> {
     started(c).await?;
-    let user = demo_user(c, "not_started").await?;
+    let user = demo_user_with_kyc(c, "not_started").await?;
     open_form(c, &user).await?;
     language(c, "en").await?;
     for (field, value) in COMPLETE {
@@ -285,8 +264,8 @@ async fn fix_submit_approve(c: &Client) -> Result<()> {
 
 async fn pictures(c: &Client) -> Result<()> {
     started(c).await?;
-    let fresh = demo_user(c, "not_started").await?;
-    let waiting = demo_user(c, "submitted").await?;
+    let fresh = demo_user_with_kyc(c, "not_started").await?;
+    let waiting = demo_user_with_kyc(c, "submitted").await?;
     for lang in ["ja", "en"] {
         language(c, lang).await?;
         find(c, "nav-kyc", 5).await?.click().await?;
