@@ -1144,3 +1144,37 @@ async fn a_signed_out_users_draft_waits_and_a_merchant_side_edit_sends_it() {
     );
     env.kyc.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_signed_out_users_draft_goes_once_they_sign_in_again() {
+    let env = env().await;
+    let user = env
+        .user_with_password("riku@example.jp", "riku-pass-1")
+        .await;
+    env.sign_in(&user, "riku@example.jp", "riku-pass-1").await;
+    let via = env.as_user(&user).await;
+    env.kyc.form(&via, &user).await.unwrap();
+    env.recorder.cut_off();
+    env.kyc
+        .edit(&via, &user, "legal_name", "山田 陸".into())
+        .await
+        .unwrap();
+    env.reaches(&user, SaveState::Offline).await;
+    env.sessions.sign_out(&user).await.unwrap();
+    env.recorder.reconnect(env.sandbox.as_ref().unwrap().url());
+    eventually("the form to wait for the user's sign-in", || async {
+        env.draft(&user)
+            .await
+            .is_some_and(|d| d.waits_for_sign_in())
+    })
+    .await;
+    assert!(env.recorder.user_patches().is_empty());
+
+    // Signed in again, nothing else done: the form goes through the new session.
+    env.sign_in(&user, "riku@example.jp", "riku-pass-1").await;
+    env.reaches(&user, SaveState::Saved).await;
+    assert_eq!(env.recorder.user_patches().len(), 1);
+    assert!(env.recorder.patches().is_empty());
+    assert_eq!(env.gateway_values(&user).await["legal_name"], "山田 陸");
+    env.kyc.shutdown().await;
+}

@@ -320,11 +320,61 @@ impl KycForms {
             stop,
             sender: Mutex::new(None),
         });
+        tokio::spawn(Self::resume_on_sign_in(
+            Arc::downgrade(&forms),
+            forms.sessions.sign_ins(),
+            stopped.clone(),
+        ));
         let task = tokio::spawn(Arc::clone(&forms).send_loop(stopped));
         if let Ok(mut sender) = forms.sender.lock() {
             *sender = Some(task);
         }
         forms
+    }
+
+    /// Sends a form that waited for its user's session as soon as staff sign in as
+    /// that user again.
+    async fn resume_on_sign_in(
+        me: std::sync::Weak<Self>,
+        mut sign_ins: tokio::sync::broadcast::Receiver<(String, String)>,
+        mut stopped: watch::Receiver<bool>,
+    ) {
+        loop {
+            let (profile_id, user_id) = tokio::select! {
+                signed_in = sign_ins.recv() => match signed_in {
+                    Ok(key) => key,
+                    // Sign-ins missed in a burst: their forms go at the next start.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                },
+                _ = stopped.changed() => return,
+            };
+            let Some(forms) = me.upgrade() else { return };
+            if let Err(e) = forms.signed_in(&profile_id, &user_id).await {
+                tracing::warn!(error = %e, "a KYC form waiting for a sign-in could not be resumed");
+            }
+        }
+    }
+
+    async fn signed_in(&self, profile_id: &str, user_id: &str) -> Result<()> {
+        let (pid, uid) = (profile_id.to_owned(), user_id.to_owned());
+        let resumed = self
+            .store()
+            .write(move |tx| {
+                let Some(mut d) = drafts::get(tx, &pid, &uid)?.filter(Draft::waits_for_sign_in)
+                else {
+                    return Ok(None);
+                };
+                d.through(Side::User, now_ms());
+                drafts::put(tx, &d)?;
+                Ok(Some(d))
+            })
+            .await?;
+        if let Some(d) = resumed {
+            self.form_changed(&d);
+            self.wake.notify_one();
+        }
+        Ok(())
     }
 
     /// Stops the sender and waits for it; unsent edits stay on disk for the next run.

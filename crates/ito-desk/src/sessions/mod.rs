@@ -129,6 +129,8 @@ pub struct Sessions {
     /// The sign-ins waiting for the browser, to cancel them.
     waiting: Mutex<HashMap<Key, Waiting>>,
     counter: AtomicU64,
+    /// Each completed sign-in, for services with work waiting for that user's session.
+    sign_ins: tokio::sync::broadcast::Sender<Key>,
     /// Keychain writes and deletes of sessions, one at a time, each checking that its
     /// session is still the current one: a refresh finishing after a sign-out or a new
     /// sign-in must not write its tokens back.
@@ -279,12 +281,18 @@ impl Sessions {
             live: Mutex::new(HashMap::new()),
             waiting: Mutex::new(HashMap::new()),
             counter: AtomicU64::new(0),
+            sign_ins: tokio::sync::broadcast::Sender::new(16),
             keychain: tokio::sync::Mutex::new(()),
         })
     }
 
     fn store(&self) -> &Store {
         self.desk.store()
+    }
+
+    /// (profile id, user id) of each sign-in that completes from now on.
+    pub fn sign_ins(&self) -> tokio::sync::broadcast::Receiver<(String, String)> {
+        self.sign_ins.subscribe()
     }
 
     fn emit(&self, e: SessionEvent) {
@@ -384,6 +392,8 @@ impl Sessions {
             Ok(info) => {
                 reply.signed_in().await;
                 self.emit(SessionEvent::SignedIn(info.clone()));
+                // Nobody listening is fine.
+                let _ = self.sign_ins.send(key.clone());
             }
             Err(_) => reply.failed().await,
         }
