@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test stage on one build: UI checks and unit tests (in parallel with the
 # Rust build), the Rust workspace tests with the real Secret Service in a private D-Bus
-# session and the real clipboard of an Xvfb display, and the app's end-to-end tests in a real window under Xvfb.
+# session and the real clipboard of an Xvfb display, and the app's end-to-end tests in
+# a real window under Xvfb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
