@@ -899,6 +899,32 @@ impl Env {
 
     /// Signs staff in as `user`. The played browser talks to the sandbox itself: the
     /// proxy would follow the authorize form's redirect on its own.
+    /// A user who edited their form's legal name through their session while the
+    /// gateway was cut off, then was signed out: the edit waits for their sign-in.
+    async fn waiting_for_sign_in(&self, email: &str, password: &str, name: &str) -> String {
+        let user = self.user_with_password(email, password).await;
+        self.sign_in(&user, email, password).await;
+        let via = self.as_user(&user).await;
+        self.kyc.form(&via, &user).await.unwrap();
+        self.recorder.cut_off();
+        self.kyc
+            .edit(&via, &user, "legal_name", name.into())
+            .await
+            .unwrap();
+        self.reaches(&user, SaveState::Offline).await;
+        self.sessions.sign_out(&user).await.unwrap();
+        self.recorder
+            .reconnect(self.sandbox.as_ref().unwrap().url());
+        // The next try finds no session: the edits stay here, unsent, and say why.
+        eventually("the form to wait for the user's sign-in", || async {
+            self.draft(&user)
+                .await
+                .is_some_and(|d| d.waits_for_sign_in())
+        })
+        .await;
+        user
+    }
+
     async fn sign_in(&self, user: &str, email: &str, password: &str) {
         let sandbox = Url::parse(&self.sandbox.as_ref().unwrap().url()).unwrap();
         let (email, password) = (email.to_owned(), password.to_owned());
@@ -1084,28 +1110,8 @@ async fn a_pending_user_side_draft_is_sent_through_the_session_after_a_restart()
 async fn a_signed_out_users_draft_waits_and_a_merchant_side_edit_sends_it() {
     let env = env().await;
     let user = env
-        .user_with_password("sora@example.jp", "sora-pass-1")
+        .waiting_for_sign_in("sora@example.jp", "sora-pass-1", "山田 空")
         .await;
-    env.sign_in(&user, "sora@example.jp", "sora-pass-1").await;
-    let via = env.as_user(&user).await;
-    env.kyc.form(&via, &user).await.unwrap();
-
-    env.recorder.cut_off();
-    env.kyc
-        .edit(&via, &user, "legal_name", "山田 空".into())
-        .await
-        .unwrap();
-    env.reaches(&user, SaveState::Offline).await;
-    env.sessions.sign_out(&user).await.unwrap();
-    env.recorder.reconnect(env.sandbox.as_ref().unwrap().url());
-
-    // The next try finds no session: the edits stay here, unsent, and say why.
-    eventually("the form to wait for the user's sign-in", || async {
-        env.draft(&user)
-            .await
-            .is_some_and(|d| d.waits_for_sign_in())
-    })
-    .await;
     let waiting = env.draft(&user).await.unwrap();
     assert_eq!(waiting.unsent(), ["legal_name"]);
     assert!(waiting.next_attempt_at.is_none(), "not tried again");
@@ -1149,25 +1155,8 @@ async fn a_signed_out_users_draft_waits_and_a_merchant_side_edit_sends_it() {
 async fn a_signed_out_users_draft_goes_once_they_sign_in_again() {
     let env = env().await;
     let user = env
-        .user_with_password("riku@example.jp", "riku-pass-1")
+        .waiting_for_sign_in("riku@example.jp", "riku-pass-1", "山田 陸")
         .await;
-    env.sign_in(&user, "riku@example.jp", "riku-pass-1").await;
-    let via = env.as_user(&user).await;
-    env.kyc.form(&via, &user).await.unwrap();
-    env.recorder.cut_off();
-    env.kyc
-        .edit(&via, &user, "legal_name", "山田 陸".into())
-        .await
-        .unwrap();
-    env.reaches(&user, SaveState::Offline).await;
-    env.sessions.sign_out(&user).await.unwrap();
-    env.recorder.reconnect(env.sandbox.as_ref().unwrap().url());
-    eventually("the form to wait for the user's sign-in", || async {
-        env.draft(&user)
-            .await
-            .is_some_and(|d| d.waits_for_sign_in())
-    })
-    .await;
     assert!(env.recorder.user_patches().is_empty());
 
     // Signed in again, nothing else done: the form goes through the new session.
