@@ -111,13 +111,17 @@ impl std::fmt::Debug for Cards {
     }
 }
 
-/// The OS account running the app: the "who" of the access record.
+/// The OS account running the app: the "who" of the access record. It does not
+/// change while the app runs, so it is looked up once.
 fn staff() -> String {
-    ["USER", "USERNAME", "LOGNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
-        .or_else(account_of_process)
-        .unwrap_or_else(|| "unknown".into())
+    static STAFF: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        ["USER", "USERNAME", "LOGNAME"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+            .or_else(account_of_process)
+            .unwrap_or_else(|| "unknown".into())
+    });
+    STAFF.clone()
 }
 
 /// The account name of the process's user from the password database, where a

@@ -7,7 +7,7 @@ use ito_api::users::User;
 use serde::Serialize;
 use specta::Type;
 
-use super::{Sessions, UserSessionInfo};
+use super::{Sessions, UserSessionInfo, index};
 use crate::error::{Error, Result};
 use crate::overview::CurrencyBalance;
 use crate::profiles::Mode;
@@ -62,11 +62,15 @@ impl Sessions {
         let profile = self.desk.active_profile().await?;
         let user = self.user_client(user_id).await?;
         let (me, balances, cards) = tokio::join!(user.me(), user.balance(), user.cards());
+        let (pid, uid) = (
+            user.profile_id().to_owned(),
+            user.user_id().as_str().to_owned(),
+        );
         let session = self
-            .sessions()
+            .store()
+            .read(move |c| index::get(c, &pid, &uid))
             .await?
-            .into_iter()
-            .find(|s| s.user_id == user.user_id().as_str())
+            .map(|row| UserSessionInfo::from(&row))
             .ok_or_else(|| Error::Internal("a session in use is not listed".into()))?;
         Ok(UserView {
             user: me?.into(),
