@@ -30,7 +30,7 @@ mod webhooks;
 
 pub use cards::luhn_valid;
 pub use checkout::{RETURN_CANCELLED, RETURN_PAID};
-pub use db::Db;
+pub use db::{Db, Durability};
 pub use error::{Error, Result};
 pub use faults::{FaultConfig, FaultSetting};
 pub use merchants::MerchantCredentials;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use ito_sandbox::{Config, Db, FaultSetting, SeedOptions, Server};
+use ito_sandbox::{Config, Db, Durability, FaultSetting, SeedOptions, Server};
 
 #[derive(Parser)]
 #[command(
@@ -60,6 +60,12 @@ enum Command {
         /// `[MERCHANT_ID:]off`; without an id, every merchant. Repeatable, applied in order.
         #[arg(long, value_name = "[MERCHANT_ID:]FAULTS")]
         faults: Vec<FaultSetting>,
+        /// `normal`: nothing committed is lost when the process dies, and a power cut
+        /// loses at most the last commits. `relaxed`: the same for the process, but an OS
+        /// crash or a power cut may corrupt the database; for throwaway sandboxes in CI,
+        /// where it makes commits about twice as cheap.
+        #[arg(long, value_enum, default_value_t = Durability::Normal)]
+        durability: Durability,
     },
     /// Fill a merchant with realistic users, KYC forms, cards and transactions.
     Seed {
@@ -150,6 +156,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             payment_ttl_secs,
             kyc_auto_review_ms,
             faults,
+            durability,
         } => {
             let mut config = Config::new(addr, db.db);
             config.public_url = public_url.map(|u| u.to_string());
@@ -159,6 +166,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             config.payment_ttl = Duration::from_secs(payment_ttl_secs);
             config.kyc_auto_review = kyc_auto_review_ms.map(Duration::from_millis);
             config.faults = faults;
+            config.durability = durability;
             tokio::runtime::Runtime::new()?.block_on(serve(config))
         }
     }

@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-use crate::db::Db;
+use crate::db::{Db, Durability};
 use crate::error::{Error, Result, envelope};
 use crate::faults::{FaultSetting, Faults};
 use crate::merchants::{self, MerchantCredentials};
@@ -55,6 +55,7 @@ pub struct Config {
     pub oauth_code_ttl: Duration,
     /// Fault settings stored at start, in order (`serve --faults`).
     pub faults: Vec<FaultSetting>,
+    pub durability: Durability,
 }
 
 impl Config {
@@ -74,6 +75,7 @@ impl Config {
             oauth_access_ttl: Duration::from_secs(3600),
             oauth_code_ttl: Duration::from_secs(60),
             faults: Vec::new(),
+            durability: Durability::default(),
         }
     }
 }
@@ -107,7 +109,7 @@ impl Server {
     /// Opens the database, binds, and starts serving and delivering webhooks.
     /// Returns once the listener is bound, so requests can be sent at once.
     pub async fn start(config: Config) -> Result<Self> {
-        let db = Db::open(&config.db_path)?;
+        let db = Db::open_with(&config.db_path, config.durability)?;
         let demo_merchant = ensure_demo_merchant(&db, &config).await?;
         let settings = config.faults.clone();
         db.write(move |tx| faults::apply_settings(tx, &settings))

@@ -1,5 +1,5 @@
 //! The `ito-sandbox` binary: the ready line, graceful shutdown, merchants from the CLI,
-//! `--version`, and fault settings that outlive a restart.
+//! `--version`, fault settings that outlive a restart, and relaxed durability.
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Read};
@@ -94,6 +94,16 @@ fn bad_arguments_are_clear_errors() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    let out = bin()
+        .args(["serve", "--durability", "none"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("normal, relaxed"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let dir = tempfile::tempdir().unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let out = bin()
@@ -342,4 +352,68 @@ async fn fault_settings_survive_a_restart_and_serve_faults_sets_them() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// `--durability relaxed` gives up safety against an OS crash only: whatever the
+/// sandbox answered before it was killed is there after a restart, and payment ids
+/// still sort by creation time.
+#[tokio::test]
+async fn relaxed_durability_keeps_every_answered_write_when_the_process_is_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sandbox.db");
+    let served = Served::start(&db, &["--durability", "relaxed"]);
+    let demo = merchant(dir.path());
+    let (key, secret) = (
+        demo["access_key"].as_str().unwrap(),
+        demo["secret_key"].as_str().unwrap(),
+    );
+    let http = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let body = json!({
+            "custom": format!("RELAXED-{i}"), "currency_code": "JPY", "amount": "1000",
+            "web_hook": "https://example.com/h", "cancel_url": "https://example.com/c",
+            "success_url": "https://example.com/s", "customer_email": "relaxed@example.com",
+        })
+        .to_string();
+        let ts = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let res = http
+            .post(format!("{}/payment/process", served.url))
+            .bearer_auth(key)
+            .header("content-type", "application/json")
+            .header("x-timestamp", ts.to_string())
+            .header(
+                "x-signature",
+                ito_sandbox::sign(secret, ts, body.as_bytes()),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let created: Value = res.json().await.unwrap();
+        ids.push(created["payment_id"].as_str().unwrap().to_owned());
+    }
+    let (status, _) = served.put_faults(key, json!({"latency_ms": 7})).await;
+    assert_eq!(status, 200);
+    served.kill();
+
+    let served = Served::start(&db, &[]);
+    assert_eq!(served.faults(key).await["latency_ms"], 7);
+    for id in &ids {
+        let (status, body) = served
+            .call(
+                reqwest::Method::GET,
+                &format!("/sandbox/payments/{id}"),
+                key,
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{id}: {body}");
+    }
+    // Two ids made in the same millisecond share their time part.
+    assert!(ids.windows(2).all(|w| w[0][..8] <= w[1][..8]), "{ids:?}");
 }

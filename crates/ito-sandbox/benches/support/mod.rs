@@ -27,10 +27,16 @@ pub fn bin() -> Command {
 /// Starts a server on a free loopback port over `db`; also returns the time from
 /// process start to its ready line.
 pub fn serve(db: &std::path::Path) -> (Serve, Duration) {
+    serve_with(db, &[])
+}
+
+/// [`serve`] with more arguments for `ito-sandbox serve`.
+pub fn serve_with(db: &std::path::Path, args: &[&str]) -> (Serve, Duration) {
     let started = Instant::now();
     let mut child = bin()
         .args(["serve", "--addr", "127.0.0.1:0", "--db"])
         .arg(db)
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
