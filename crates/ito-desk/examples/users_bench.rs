@@ -17,9 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
-use ito_api::kyc::KycStatus;
-use ito_api::users::{Balance, TransactionQuery, User};
-use ito_api::{Currency as ApiCurrency, Money, UserId};
+use ito_api::users::TransactionQuery;
 use ito_desk::desk::{Desk, Options};
 use ito_desk::error::{Error, Result};
 use ito_desk::exports::ExportTarget;
@@ -32,107 +30,12 @@ use ito_desk::users::transactions::{TransactionFilter, TransactionsExport};
 use ito_desk::vault::Vault;
 use ito_sandbox::{Config, SeedOptions, Server};
 
-const PROFILE: &str = "prf_bench";
-const FAMILY: &[&str] = &[
-    "佐藤",
-    "鈴木",
-    "高橋",
-    "田中",
-    "伊藤",
-    "渡辺",
-    "山本",
-    "中村",
-    "小林",
-    "加藤",
-    "吉田",
-    "山田",
-    "佐々木",
-    "山口",
-    "松本",
-    "井上",
-    "木村",
-    "林",
-    "斎藤",
-    "清水",
-];
-const GIVEN: &[&str] = &[
-    "陽翔",
-    "結衣",
-    "蓮",
-    "美咲",
-    "大翔",
-    "さくら",
-    "悠真",
-    "陽菜",
-    "湊",
-    "葵",
-    "翔太",
-    "花子",
-];
-const ENGLISH: &[&str] = &[
-    "Emily Carter",
-    "James Wilson",
-    "Olivia Brown",
-    "Daniel Smith",
-    "Sophie Taylor",
-    "Liam Johnson",
-];
-const COUNTRIES: &[&str] = &["JP", "JP", "JP", "US", "GB", "SG", "AU"];
-const STATUSES: [KycStatus; 5] = [
-    KycStatus::NotStarted,
-    KycStatus::Draft,
-    KycStatus::Submitted,
-    KycStatus::Approved,
-    KycStatus::Rejected,
-];
+#[path = "support/users_fill.rs"]
+mod users_fill;
 
+const PROFILE: &str = "prf_bench";
 fn internal(e: impl std::fmt::Display) -> Error {
     Error::Internal(e.to_string())
-}
-
-/// `n` users with names, emails, phones, countries, KYC statuses and balances.
-async fn fill(store: &Store, n: usize) -> Result<()> {
-    store
-        .write(move |tx| {
-            let now = chrono::Utc::now();
-            for i in 0..n {
-                let name = if i % 3 == 2 {
-                    ENGLISH[i % ENGLISH.len()].to_owned()
-                } else {
-                    format!(
-                        "{} {}",
-                        FAMILY[i % FAMILY.len()],
-                        GIVEN[(i / FAMILY.len()) % GIVEN.len()]
-                    )
-                };
-                let user = User {
-                    id: UserId::new(format!("usr_{i:016}")),
-                    email: format!("user{i}.{}@example.jp", i % 97),
-                    name,
-                    phone: Some(format!("+8190{:08}", (i * 7919) % 100_000_000)),
-                    country: Some(COUNTRIES[i % COUNTRIES.len()].to_owned()),
-                    kyc_status: STATUSES[i % STATUSES.len()],
-                    created_at: now - chrono::Duration::minutes(i64::try_from(i).unwrap_or(0)),
-                };
-                directory::upsert(tx, PROFILE, &user, 0)?;
-                let minor = i64::try_from((i * 37) % 1_000_000).unwrap_or(0);
-                let mut balances = vec![Balance {
-                    currency: ApiCurrency::Jpy,
-                    available: Money::from_minor(minor, ApiCurrency::Jpy),
-                    pending: Money::zero(ApiCurrency::Jpy),
-                }];
-                if i % 4 == 0 {
-                    balances.push(Balance {
-                        currency: ApiCurrency::Usd,
-                        available: Money::from_minor(minor, ApiCurrency::Usd),
-                        pending: Money::from_minor(500, ApiCurrency::Usd),
-                    });
-                }
-                directory::store_balances(tx, PROFILE, user.id.as_str(), &balances, 0)?;
-            }
-            Ok(())
-        })
-        .await
 }
 
 fn median(mut runs: Vec<Duration>) -> Duration {
@@ -181,9 +84,9 @@ async fn list_queries() -> Result<()> {
     let dir = tempfile::tempdir().map_err(internal)?;
     let small = Store::open(&dir.path().join("small.db"))?;
     let large = Store::open(&dir.path().join("large.db"))?;
-    fill(&small, 100).await?;
+    users_fill::fill(&small, PROFILE, 0..100, 0).await?;
     let started = Instant::now();
-    fill(&large, 100_000).await?;
+    users_fill::fill(&large, PROFILE, 0..100_000, 0).await?;
     println!("filled 100 000 users in {:.1?}", started.elapsed());
     let newest = UserSort {
         descending: true,
@@ -239,7 +142,7 @@ async fn list_queries() -> Result<()> {
             search("佐藤 陽翔".into()),
             newest,
         ),
-        // User 4242's own address, as `fill` writes it.
+        // User 4242's own address, as `users_fill::fill` writes it.
         (
             "search an email",
             search(format!("user4242.{}@", 4242 % 97)),

@@ -617,3 +617,33 @@ pub async fn screenshot(c: &Client, name: &str) -> Result<PathBuf> {
     std::fs::write(&path, c.screenshot().await?)?;
     Ok(path)
 }
+
+/// Helpers of the window benchmarks (`src/bin/bench-*.rs`).
+pub mod bench {
+    use fantoccini::Client;
+
+    use super::Result;
+
+    /// Runs `script` asynchronously in the page with `args`; it answers a time in ms.
+    pub async fn timed(c: &Client, script: &str, args: &[&str]) -> Result<f64> {
+        let args = args.iter().map(|a| serde_json::json!(a)).collect();
+        let answer = c.execute_async(script, args).await?;
+        answer
+            .as_f64()
+            .ok_or_else(|| format!("the page answered {answer} instead of a time").into())
+    }
+
+    pub fn median(v: &[f64]) -> f64 {
+        let mut s = v.to_vec();
+        s.sort_by(f64::total_cmp);
+        s.get(s.len() / 2).copied().unwrap_or(f64::NAN)
+    }
+
+    /// Every run, rounded to whole ms, for the figures' detail.
+    pub fn runs(v: &[f64]) -> String {
+        v.iter()
+            .map(|x| format!("{x:.0}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use ito_desk_e2e::bench::{median, runs};
 use ito_desk_e2e::{
     Result, all_pids, built, free_port, pids_of, session, tauri_driver, testid, workspace,
 };
@@ -64,11 +65,11 @@ async fn run() -> Result<()> {
     println!("  first start to Overview with data: {:.0} ms", first.0);
     println!(
         "  start to Overview with data:       {app_med:.0} ms   (runs: {})",
-        list(&app_figures.starts_ms)
+        runs(&app_figures.starts_ms)
     );
     println!(
         "  start to blank window loaded:      {blank_med:.0} ms   (runs: {})",
-        list(&blank_figures.starts_ms)
+        runs(&blank_figures.starts_ms)
     );
     println!(
         "  start ratio app / blank:           {:.2}  (aim <= 1.5)",
@@ -97,13 +98,6 @@ async fn run() -> Result<()> {
     Ok(())
 }
 
-fn list(v: &[f64]) -> String {
-    v.iter()
-        .map(|x| format!("{x:.0}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 #[allow(clippy::cast_precision_loss)]
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
@@ -117,12 +111,6 @@ fn kib(bytes: u64) -> f64 {
 #[allow(clippy::cast_precision_loss)]
 fn ratio(a: u64, b: u64) -> f64 {
     a as f64 / b.max(1) as f64
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    s.get(s.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 async fn series(port: u16, app: &Path, ready: &str) -> Result<Figures> {

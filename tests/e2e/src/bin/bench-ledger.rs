@@ -12,6 +12,7 @@ use fantoccini::Client;
 use ito_api::{Currency, Money, NewPayment};
 use ito_desk::payments::ledger::{self, LedgerStatus, Observed};
 use ito_desk::store::Store;
+use ito_desk_e2e::bench::{median, runs, timed};
 use ito_desk_e2e::{Result, built, driver_with_data, find, session, testid, until, wait_gone};
 
 const BASELINE_ROWS: i64 = 100;
@@ -142,7 +143,7 @@ async fn run() -> Result<()> {
     );
     for (name, f) in [("100 rows", &small), ("100 000 rows", &large)] {
         println!("  runs over {name}:");
-        for (what, runs) in [
+        for (what, times) in [
             ("open", &f.open_ms),
             ("search one", &f.one_ms),
             ("search every", &f.every_ms),
@@ -150,7 +151,7 @@ async fn run() -> Result<()> {
             ("query one", &f.query_one_ms),
             ("query every", &f.query_every_ms),
         ] {
-            println!("    {what:<14} {}", list(runs));
+            println!("    {what:<14} {}", runs(times));
         }
     }
     Ok(())
@@ -333,24 +334,3 @@ const QUERY: &str = "const [text, done] = arguments;
     window.__TAURI_INTERNALS__
         .invoke('payments_page', { filter, cursor: null, limit: 200 })
         .then(() => done(performance.now() - t0), (e) => done(JSON.stringify(e)));";
-
-async fn timed(c: &Client, script: &str, args: &[&str]) -> Result<f64> {
-    let args = args.iter().map(|a| serde_json::json!(a)).collect();
-    let answer = c.execute_async(script, args).await?;
-    answer
-        .as_f64()
-        .ok_or_else(|| format!("the page answered {answer} instead of a time").into())
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    s.get(s.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
-fn list(v: &[f64]) -> String {
-    v.iter()
-        .map(|x| format!("{x:.0}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
