@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_card_access.sql"),
     include_str!("migrations/0009_kyc_side.sql"),
     include_str!("migrations/0010_kyc_bases.sql"),
+    include_str!("migrations/0011_users_versions.sql"),
 ];
 
 /// A cheap handle: one writer connection and one reader connection, each used from

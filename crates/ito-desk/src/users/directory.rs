@@ -14,11 +14,14 @@ use crate::overview::{Currency, CurrencyBalance, at_scale};
 use crate::payments::ledger::currency_code;
 use crate::store::rfc3339;
 
+use super::search;
+
 const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 500;
 const MAX_SEARCH_CHARS: usize = 255;
-/// Searches this short are matched by scanning (trigrams need three characters).
-const MIN_TRIGRAM_CHARS: usize = 3;
+/// A search of this many digits or more, and nothing else of a phone number's, is a
+/// phone number.
+const MIN_PHONE_DIGITS: usize = 3;
 /// Past this many matches a search is common: the newest rows are walked and
 /// filtered, which finds a page sooner than collecting every match.
 const DENSE_MATCHES: usize = 1000;
@@ -235,7 +238,7 @@ fn search_term(raw: &str) -> Option<String> {
     let phone_like = text
         .chars()
         .all(|c| c.is_ascii_digit() || " +-().".contains(c))
-        && text.chars().filter(char::is_ascii_digit).count() >= MIN_TRIGRAM_CHARS;
+        && text.chars().filter(char::is_ascii_digit).count() >= MIN_PHONE_DIGITS;
     if phone_like && !text.starts_with('+') {
         return Some(text.chars().filter(char::is_ascii_digit).collect());
     }
@@ -276,66 +279,6 @@ pub fn search_text(user_id: &str, name: &str, email: &str, phone: Option<&str>) 
 /// Users per KYC status, in no particular order.
 type StatusCounts = Vec<(KycState, i64)>;
 
-/// The ids of the users matching `term`, if there are at most [`DENSE_MATCHES`];
-/// `None` when the term is more common than that. With `count`, a term too short for
-/// the trigram index is matched by one scan that also counts the matches per status
-/// under `base`'s conditions (the tabs' counts, which would otherwise scan again).
-fn sparse_matches(
-    conn: &Connection,
-    profile_id: &str,
-    base: &Bound,
-    term: &str,
-    count: bool,
-) -> Result<(Option<Vec<i64>>, Option<StatusCounts>)> {
-    let limit = i64::try_from(DENSE_MATCHES + 1).unwrap_or(i64::MAX);
-    let short = term.chars().count() < MIN_TRIGRAM_CHARS;
-    if short && count {
-        let mut values = base.values.clone();
-        values.push(Value::Text(term.to_owned()));
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT id, kyc_status FROM users INDEXED BY users_text
-             WHERE {} AND instr(search_text, ?{}) > 0",
-            base.conditions,
-            values.len()
-        ))?;
-        let mut rows = stmt.query(params_from_iter(values.iter()))?;
-        let mut ids = Vec::new();
-        let mut counts = [0i64; KycState::ALL.len()];
-        while let Some(r) = rows.next()? {
-            if ids.len() <= DENSE_MATCHES {
-                ids.push(r.get::<_, i64>(0)?);
-            }
-            if let rusqlite::types::ValueRef::Text(status) = r.get_ref(1)?
-                && let Some(i) = KycState::ALL
-                    .iter()
-                    .position(|k| k.as_str().as_bytes() == status)
-            {
-                counts[i] += 1;
-            }
-        }
-        let counts = KycState::ALL.into_iter().zip(counts).collect();
-        return Ok(((ids.len() <= DENSE_MATCHES).then_some(ids), Some(counts)));
-    }
-    let ids: Vec<i64> = if !short {
-        // One quoted phrase: whatever was typed is matched as text, never as FTS syntax.
-        let phrase = format!("\"{}\"", term.replace('"', "\"\""));
-        conn.prepare_cached(
-            "SELECT u.id FROM users_search s JOIN users u ON u.id = s.rowid
-             WHERE users_search MATCH ?1 AND u.profile_id = ?2 LIMIT ?3",
-        )?
-        .query_map(params![phrase, profile_id, limit], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?
-    } else {
-        conn.prepare_cached(
-            "SELECT id FROM users INDEXED BY users_text
-             WHERE profile_id = ?1 AND instr(search_text, ?2) > 0 LIMIT ?3",
-        )?
-        .query_map(params![profile_id, term, limit], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?
-    };
-    Ok(((ids.len() <= DENSE_MATCHES).then_some(ids), None))
-}
-
 /// The conditions of `filter` but its KYC status and tab (the tabs' counts use them),
 /// and those counts when matching the search already counted them (`count`).
 fn bind_common(
@@ -345,36 +288,47 @@ fn bind_common(
     count: bool,
 ) -> Result<(Bound, Option<StatusCounts>)> {
     let mut b = Bound::new(profile_id);
-    if let Some(country) = filter
+    let country = filter
         .country
         .as_deref()
         .map(str::trim)
         .filter(|c| !c.is_empty())
-    {
-        b.and("country = ?", Value::Text(country.to_ascii_uppercase()));
+        .map(str::to_ascii_uppercase);
+    if let Some(country) = &country {
+        b.and("country = ?", Value::Text(country.clone()));
     }
-    if let Some(c) = filter.currency {
-        b.and("held & ? <> 0", Value::Integer(held_bit(c)));
+    let held = filter.currency.map(held_bit);
+    if let Some(bit) = held {
+        b.and("held & ? <> 0", Value::Integer(bit));
     }
     let mut counted = None;
     if let Some(term) = filter.search.as_deref().and_then(search_term) {
-        let (matches, counts) = sparse_matches(conn, profile_id, &b, &term, count)?;
-        counted = counts;
-        match matches {
-            // Row ids are integers from the database: safe to write inline.
-            Some(ids) if ids.is_empty() => b.and_literal("0"),
-            Some(ids) => {
-                // The `+` keeps SQLite from walking a profile index (users_newest for the
-                // page, users_kyc for the counts) and testing each row against the list:
-                // it looks the listed rows up instead (at 100 000 users, 417 matches
-                // took 6 ms for the page and 19 ms for the counts; now 0.3 ms each).
-                b.conditions.insert(0, '+');
-                b.and_literal(&format!(
-                    "id IN ({})",
-                    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-                ));
-            }
-            None => b.and("instr(search_text, ?) > 0", Value::Text(term)),
+        let narrow = search::Narrow {
+            country: country.as_deref(),
+            held,
+        };
+        let found = search::matches(conn, profile_id, &term, narrow)?;
+        if count {
+            counted = Some(KycState::ALL.into_iter().zip(found.counts).collect());
+        }
+        if found.ids.is_empty() {
+            b.and_literal("0");
+        } else if found.ids.len() <= DENSE_MATCHES {
+            // Row ids are integers from the database: safe to write inline. The `+`
+            // keeps SQLite from walking a profile index (users_newest for the page) and
+            // testing each row against the list: it looks the listed rows up instead.
+            b.conditions.insert(0, '+');
+            b.and_literal(&format!(
+                "id IN ({})",
+                found
+                    .ids
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ));
+        } else {
+            b.and("instr(search_text, ?) > 0", Value::Text(term));
         }
     }
     Ok((b, counted))
@@ -1069,7 +1023,7 @@ mod tests {
                         None,
                         Some(5),
                     )?;
-                    // Too short for the trigram index: one scan finds and counts.
+                    // Two characters: found and counted in memory like any search.
                     let short = page(
                         c,
                         profile,

@@ -26,6 +26,7 @@ use crate::store::{Store, now_ms};
 pub mod balances;
 pub mod directory;
 pub mod profile;
+pub mod search;
 pub mod transactions;
 
 use balances::{BalanceRefreshProgress, RefreshEvent};
