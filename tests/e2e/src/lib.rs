@@ -620,9 +620,36 @@ pub async fn screenshot(c: &Client, name: &str) -> Result<PathBuf> {
 
 /// Helpers of the window benchmarks (`src/bin/bench-*.rs`).
 pub mod bench {
+    use std::future::Future;
+    use std::process::ExitCode;
+
     use fantoccini::Client;
 
-    use super::Result;
+    use super::{Result, find};
+
+    /// A benchmark's `main`: runs `run` on a runtime and reports its error as `name: …`.
+    pub fn main<F: Future<Output = Result<()>>>(name: &str, run: impl FnOnce() -> F) -> ExitCode {
+        let outcome = tokio::runtime::Runtime::new()
+            .map_err(Into::into)
+            .and_then(|rt| rt.block_on(run()));
+        match outcome {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{name}: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    /// The id of the profile the window has active.
+    pub async fn active_profile(c: &Client) -> Result<String> {
+        Ok(find(c, "profile-switcher", 10)
+            .await?
+            .prop("value")
+            .await?
+            .filter(|id| !id.is_empty())
+            .ok_or("no active profile")?)
+    }
 
     /// Runs `script` asynchronously in the page with `args`; it answers a time in ms.
     pub async fn timed(c: &Client, script: &str, args: &[&str]) -> Result<f64> {

@@ -121,6 +121,7 @@ fn snapshot(conn: &Connection, profile_id: &str) -> Result<Arc<Snapshot>> {
     if let Some(s) = cached.filter(|_| !db.is_empty()) {
         return Ok(s);
     }
+    let started = std::time::Instant::now();
     let mut snapshot = Snapshot {
         db,
         profile_id: profile_id.to_owned(),
@@ -170,6 +171,13 @@ fn snapshot(conn: &Connection, profile_id: &str) -> Result<Arc<Snapshot>> {
             held: r.get(3)?,
         });
     }
+    tracing::debug!(
+        users = snapshot.users.len(),
+        bytes = snapshot.text.len(),
+        version,
+        took = ?started.elapsed(),
+        "directory search snapshot read"
+    );
     let snapshot = Arc::new(snapshot);
     if let (false, Ok(mut latest)) = (snapshot.db.is_empty(), LATEST.lock()) {
         latest.retain(|s| !(s.db == snapshot.db && s.profile_id == snapshot.profile_id));

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ito_desk_e2e::bench::{median, runs};
+use ito_desk_e2e::bench::{self, median, runs};
 use ito_desk_e2e::{
     Result, all_pids, built, free_port, pids_of, session, tauri_driver, testid, workspace,
 };
@@ -21,20 +21,7 @@ struct Figures {
 }
 
 fn main() -> std::process::ExitCode {
-    let rt = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("bench-app: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run()) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bench-app: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    bench::main("bench-app", run)
 }
 
 async fn run() -> Result<()> {

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use ito_desk_e2e::{Result, built, driver_with_data, find, session, wait_gone};
+use ito_desk_e2e::{Result, bench, built, driver_with_data, find, session, wait_gone};
 
 const EDITS: usize = 1000;
 /// Discarded first: the first calls pay for warming caches and statements.
@@ -16,20 +16,7 @@ const WARM_UP: usize = 50;
 const FIELD: &str = "occupation";
 
 fn main() -> std::process::ExitCode {
-    let rt = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("bench-kyc: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run()) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bench-kyc: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    bench::main("bench-kyc", run)
 }
 
 /// Edits one field `arguments[1]` times through IPC, one after another, and answers

@@ -12,7 +12,7 @@ use fantoccini::Client;
 use ito_api::{Currency, Money, NewPayment};
 use ito_desk::payments::ledger::{self, LedgerStatus, Observed};
 use ito_desk::store::Store;
-use ito_desk_e2e::bench::{median, runs, timed};
+use ito_desk_e2e::bench::{self, median, runs, timed};
 use ito_desk_e2e::{Result, built, driver_with_data, find, session, testid, until, wait_gone};
 
 const BASELINE_ROWS: i64 = 100;
@@ -36,20 +36,7 @@ struct Figures {
 }
 
 fn main() -> std::process::ExitCode {
-    let rt = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("bench-ledger: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run()) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bench-ledger: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    bench::main("bench-ledger", run)
 }
 
 async fn run() -> Result<()> {
@@ -64,12 +51,7 @@ async fn run() -> Result<()> {
     // The first start creates the embedded sandbox's profile; its ledger is empty.
     let c = session(port, &app).await?;
     find(&c, "overview-balances", 120).await?;
-    let profile_id = find(&c, "profile-switcher", 10)
-        .await?
-        .prop("value")
-        .await?
-        .filter(|id| !id.is_empty())
-        .ok_or("no active profile")?;
+    let profile_id = bench::active_profile(&c).await?;
     c.close().await?;
     wait_gone(&app, Duration::from_secs(30)).await?;
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::Client;
 use ito_desk::store::Store;
-use ito_desk_e2e::bench::{median, runs, timed};
+use ito_desk_e2e::bench::{self, median, runs, timed};
 use ito_desk_e2e::{Result, built, driver_with_data, find, session, testid, until, wait_gone};
 
 #[path = "../../../../crates/ito-desk/examples/support/users_fill.rs"]
@@ -43,20 +43,7 @@ struct Figures {
 }
 
 fn main() -> std::process::ExitCode {
-    let rt = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("bench-users: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run()) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bench-users: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    bench::main("bench-users", run)
 }
 
 async fn run() -> Result<()> {
@@ -73,12 +60,7 @@ async fn run() -> Result<()> {
     // directory during the measures.
     let c = session(port, &app).await?;
     find(&c, "overview-balances", 120).await?;
-    let profile_id = find(&c, "profile-switcher", 10)
-        .await?
-        .prop("value")
-        .await?
-        .filter(|id| !id.is_empty())
-        .ok_or("no active profile")?;
+    let profile_id = bench::active_profile(&c).await?;
     find(&c, "nav-users", 10).await?.click().await?;
     until(
         &c,
