@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 want_test_tools=0
 [ "${1:-}" = "--test" ] && want_test_tools=1
 
-packages=(build-essential pkg-config libwebkit2gtk-4.1-dev libssl-dev xvfb xauth dbus gnome-keyring fonts-noto-cjk)
+packages=(build-essential mold pkg-config libwebkit2gtk-4.1-dev libssl-dev xvfb xauth dbus gnome-keyring fonts-noto-cjk)
 [ "$want_test_tools" = 1 ] && packages+=(webkit2gtk-driver imagemagick rpm desktop-file-utils locales jq curl openssl)
 
 if command -v apt-get >/dev/null 2>&1 && [ -f /etc/debian_version ]; then
