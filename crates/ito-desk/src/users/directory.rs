@@ -280,12 +280,11 @@ pub fn search_text(user_id: &str, name: &str, email: &str, phone: Option<&str>) 
 type StatusCounts = Vec<(KycState, i64)>;
 
 /// The conditions of `filter` but its KYC status and tab (the tabs' counts use them),
-/// and those counts when matching the search already counted them (`count`).
+/// and those counts when a search counted them.
 fn bind_common(
     conn: &Connection,
     profile_id: &str,
     filter: &UserFilter,
-    count: bool,
 ) -> Result<(Bound, Option<StatusCounts>)> {
     let mut b = Bound::new(profile_id);
     let country = filter
@@ -308,9 +307,7 @@ fn bind_common(
             held,
         };
         let found = search::matches(conn, profile_id, &term, narrow)?;
-        if count {
-            counted = Some(KycState::ALL.into_iter().zip(found.counts).collect());
-        }
+        counted = Some(KycState::ALL.into_iter().zip(found.counts).collect());
         if found.ids.is_empty() {
             b.and_literal("0");
         } else if found.ids.len() <= DENSE_MATCHES {
@@ -424,7 +421,7 @@ pub fn page(
     let (key, numeric) = sort_key(sort);
     let after = parse_cursor(cursor, numeric)?;
     let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-    let (common, counted) = bind_common(conn, profile_id, filter, cursor.is_none())?;
+    let (common, counted) = bind_common(conn, profile_id, filter)?;
     let mut b = with_statuses(common.clone(), filter);
     let descending = sort.descending;
     let (cmp, dir) = if descending {

@@ -131,6 +131,7 @@ fn snapshot(conn: &Connection, profile_id: &str) -> Result<Arc<Snapshot>> {
         users: Vec::new(),
         countries: Vec::new(),
     };
+    // users_text holds every column read here: a scan of it, not of the table.
     let mut stmt = conn.prepare_cached(
         "SELECT id, kyc_status, country, held, search_text FROM users INDEXED BY users_text
          WHERE profile_id = ?1",
