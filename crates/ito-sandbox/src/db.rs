@@ -45,6 +45,7 @@ pub struct Db {
 #[derive(Debug)]
 struct Inner {
     path: PathBuf,
+    durability: Durability,
     writer: Mutex<mpsc::Sender<Job>>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
@@ -99,6 +100,7 @@ impl Db {
         Ok(Self {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
+                durability,
                 writer: Mutex::new(jobs),
                 readers,
                 next_reader: AtomicUsize::new(0),
@@ -196,7 +198,11 @@ impl Db {
     /// Synchronous write for command-line use outside a runtime, on a connection of
     /// its own: the CLI may write while a server (another process) runs.
     pub fn write_now<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = connect(&self.inner.path, OpenFlags::default(), Durability::Normal)?;
+        let mut conn = connect(
+            &self.inner.path,
+            OpenFlags::default(),
+            self.inner.durability,
+        )?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
