@@ -207,7 +207,7 @@ mod tests {
         User {
             id: ito_api::UserId::new(format!("usr_{i:05}")),
             email: format!("user{i}@example.jp"),
-            name: if i % 2 == 0 {
+            name: if i.is_multiple_of(2) {
                 format!("佐藤 {i}")
             } else {
                 format!("Emily Carter {i}")
