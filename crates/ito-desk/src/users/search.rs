@@ -63,7 +63,7 @@ struct Entry {
 
 /// The latest snapshots, newest first: staff search a profile or two at a time.
 static LATEST: Mutex<Vec<Arc<Snapshot>>> = Mutex::new(Vec::new());
-/// Snapshots kept (about 17 MB each at 100 000 users).
+/// Snapshots kept (15–20 MB each at 100 000 users).
 const KEPT: usize = 3;
 
 /// The users of `profile_id` whose search text holds `term`, narrowed by `narrow`.
