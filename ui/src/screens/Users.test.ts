@@ -137,7 +137,7 @@ describe('Users', () => {
     expect(first).toHaveTextContent('5 minutes ago');
     expect(screen.getByText('100,000 users')).toBeInTheDocument();
     expect(backend.usersPage).toHaveBeenCalledTimes(1);
-    expect(backend.usersPage).toHaveBeenCalledWith(ALL, NEWEST, null, 200);
+    expect(backend.usersPage).toHaveBeenCalledWith(ALL, NEWEST, null, 80);
   });
 
   it('keeps Japanese names as given and shows the created time in UTC on hover', async () => {
@@ -162,7 +162,7 @@ describe('Users', () => {
   it('opens on the tab named in the address', async () => {
     render(Users, { params: ['status', 'approved'] });
     await waitFor(() => expect(backend.usersPage).toHaveBeenCalled());
-    expect(backend.usersPage).toHaveBeenLastCalledWith({ ...ALL, tab: 'approved' }, NEWEST, null, 200);
+    expect(backend.usersPage).toHaveBeenLastCalledWith({ ...ALL, tab: 'approved' }, NEWEST, null, 80);
     expect(screen.getByTestId('users-tab-approved')).toHaveAttribute('aria-selected', 'true');
   });
 
@@ -186,7 +186,7 @@ describe('Users', () => {
         { search: '山田', tab: null, kycStatus: 'rejected', country: 'JP', currency: 'USD' },
         { by: 'balance', currency: 'USD', descending: true },
         null,
-        200,
+        80,
       ),
     );
   });
@@ -198,14 +198,52 @@ describe('Users', () => {
     expect(options).toEqual(['', 'JP', 'SG', 'US']);
   });
 
-  it('fetches the next page with the cursor as the view scrolls towards the end', async () => {
+  it('fetches the next page with the cursor as the view scrolls towards the end, without marking the list busy', async () => {
     render(Users);
     await waitFor(() => expect(rows().length).toBeGreaterThan(0));
+    let answer: (page: UserPage) => void = () => {};
+    backend.usersPage.mockReturnValueOnce(new Promise<UserPage>((resolve) => (answer = resolve)));
     const viewport = screen.getByTestId('users-list').querySelector('[role="rowgroup"]') as HTMLElement;
     Object.defineProperty(viewport, 'scrollTop', { value: 160 * 48, configurable: true });
     await fireEvent.scroll(viewport);
     await waitFor(() => expect(backend.usersPage).toHaveBeenCalledTimes(2));
-    expect(backend.usersPage).toHaveBeenLastCalledWith(ALL, NEWEST, '200', 500);
+    expect(backend.usersPage).toHaveBeenLastCalledWith(ALL, NEWEST, '80', 400);
+    expect(screen.getByTestId('users-list')).toHaveAttribute('aria-busy', 'false');
+    answer(directory('80', 400));
+    await waitFor(() => expect(rows()[0]).toHaveAttribute('data-user-id', user(TOTAL - 150).userId));
+  });
+
+  it('keeps the last answer on screen while a search runs, then shows the new one from the top', async () => {
+    render(Users);
+    await waitFor(() => expect(rows().length).toBeGreaterThan(0));
+    const list = screen.getByTestId('users-list');
+    const viewport = list.querySelector('[role="rowgroup"]') as HTMLElement;
+    Object.defineProperty(viewport, 'scrollTop', { value: 30 * 48, configurable: true, writable: true });
+    await fireEvent.scroll(viewport);
+    await waitFor(() => expect(rows()[0]).toHaveAttribute('data-user-id', user(TOTAL - 20).userId));
+    let answer: (page: UserPage) => void = () => {};
+    backend.usersPage.mockReturnValueOnce(new Promise<UserPage>((resolve) => (answer = resolve)));
+    await fireEvent.input(screen.getByTestId('users-search'), { target: { value: '山田' } });
+    await waitFor(() => expect(list).toHaveAttribute('aria-busy', 'true'));
+    // No flash of an empty list, and no "0 users", while the search runs.
+    expect(rows()[0]).toHaveAttribute('data-user-id', user(TOTAL - 20).userId);
+    expect(screen.getByTestId('users-count')).toHaveTextContent('100,000 users');
+    // Long enough that the view, 30 rows down, is not past its end: only a new list moves it.
+    const found = Array.from({ length: 80 }, (_, i) => user(5000 - i));
+    answer({ rows: found, next: '80', total: 5000, tabs: COUNTS });
+    await waitFor(() => expect(rows()[0]).toHaveAttribute('data-user-id', user(5000).userId));
+    expect(viewport.scrollTop).toBe(0);
+    expect(list).toHaveAttribute('aria-busy', 'false');
+    expect(screen.getByTestId('users-count')).toHaveTextContent('5,000 users');
+  });
+
+  it('clears the last answer when a search fails, so that its rows never stand for the new one', async () => {
+    render(Users);
+    await waitFor(() => expect(rows().length).toBeGreaterThan(0));
+    backend.usersPage.mockRejectedValueOnce(new ApiError({ kind: 'storage', message: 'disk I/O error', fields: {}, status: null, requestId: null }));
+    await fireEvent.input(screen.getByTestId('users-search'), { target: { value: '山田' } });
+    await waitFor(() => expect(rows()).toHaveLength(0));
+    expect(screen.getByRole('alert')).toBeInTheDocument();
   });
 
   it('updates rows in place as balances are fetched, and marks a user the gateway no longer knows', async () => {
