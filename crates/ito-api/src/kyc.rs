@@ -23,6 +23,15 @@ pub enum KycStatus {
 }
 
 impl KycStatus {
+    /// Every status, in the order a user goes through them.
+    pub const ALL: [KycStatus; 5] = [
+        Self::NotStarted,
+        Self::Draft,
+        Self::Submitted,
+        Self::Approved,
+        Self::Rejected,
+    ];
+
     /// Whether drafts and replacements are refused in this status.
     pub fn is_locked(self) -> bool {
         matches!(self, Self::Submitted | Self::Approved)

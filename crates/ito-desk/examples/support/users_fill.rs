@@ -56,13 +56,6 @@ pub const ENGLISH: &[&str] = &[
     "Liam Johnson",
 ];
 pub const COUNTRIES: &[&str] = &["JP", "JP", "JP", "US", "GB", "SG", "AU"];
-pub const STATUSES: [KycStatus; 5] = [
-    KycStatus::NotStarted,
-    KycStatus::Draft,
-    KycStatus::Submitted,
-    KycStatus::Approved,
-    KycStatus::Rejected,
-];
 
 /// Users `range` (numbered, so ranges add up) with names, emails, phones, countries,
 /// KYC statuses and balances fetched at `fetched_at` (Unix ms), into `profile_id`'s
@@ -93,7 +86,7 @@ pub async fn fill(
                     name,
                     phone: Some(format!("+8190{:08}", (i * 7919) % 100_000_000)),
                     country: Some(COUNTRIES[i % COUNTRIES.len()].to_owned()),
-                    kyc_status: STATUSES[i % STATUSES.len()],
+                    kyc_status: KycStatus::ALL[i % KycStatus::ALL.len()],
                     created_at: now - chrono::Duration::minutes(i64::try_from(i).unwrap_or(0)),
                 };
                 directory::upsert(tx, &profile_id, &user, fetched_at)?;

@@ -974,17 +974,10 @@ mod tests {
     async fn kept_tab_counts_equal_counted_rows() {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::store::Store::open(&dir.path().join("desk.db")).unwrap();
-        let statuses = [
-            KycStatus::NotStarted,
-            KycStatus::Draft,
-            KycStatus::Submitted,
-            KycStatus::Approved,
-            KycStatus::Rejected,
-        ];
         store
             .write(move |tx| {
                 for i in 0..40 {
-                    upsert(tx, "prf_a", &user(i, statuses[i % 5]), 0)?;
+                    upsert(tx, "prf_a", &user(i, KycStatus::ALL[i % 5]), 0)?;
                 }
                 upsert(tx, "prf_b", &user(0, KycStatus::Submitted), 0)?;
                 // A status change, the same user again unchanged, and removals.

@@ -197,13 +197,6 @@ mod tests {
     use crate::users::directory::{mark_gone, remove, set_kyc, upsert};
 
     fn user(i: usize) -> User {
-        let statuses = [
-            KycStatus::NotStarted,
-            KycStatus::Draft,
-            KycStatus::Submitted,
-            KycStatus::Approved,
-            KycStatus::Rejected,
-        ];
         User {
             id: ito_api::UserId::new(format!("usr_{i:05}")),
             email: format!("user{i}@example.jp"),
@@ -214,7 +207,7 @@ mod tests {
             },
             phone: Some(format!("+8190{:08}", i * 7919)),
             country: Some(["JP", "SG", "US"][i % 3].to_owned()),
-            kyc_status: statuses[i % 5],
+            kyc_status: KycStatus::ALL[i % 5],
             created_at: chrono::Utc::now(),
         }
     }
