@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing need, idempotently: Debian packages
-# (WebKitGTK, Xvfb, WebKitWebDriver, gnome-keyring), the UI's npm packages, cargo-about and,
-# with --test, tauri-driver. Safe to run again: it only installs what is missing.
+# (WebKitGTK, Xvfb, WebKitWebDriver, gnome-keyring; with --test, Python's venv for
+# schemathesis too), the UI's npm packages, cargo-about and, with --test, tauri-driver.
+# Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,7 +10,7 @@ want_test_tools=0
 [ "${1:-}" = "--test" ] && want_test_tools=1
 
 packages=(build-essential mold pkg-config libwebkit2gtk-4.1-dev libssl-dev xvfb xauth dbus gnome-keyring fonts-noto-cjk)
-[ "$want_test_tools" = 1 ] && packages+=(webkit2gtk-driver imagemagick rpm desktop-file-utils locales jq curl openssl)
+[ "$want_test_tools" = 1 ] && packages+=(webkit2gtk-driver imagemagick rpm desktop-file-utils locales jq curl openssl python3 python3-venv)
 
 if command -v apt-get >/dev/null 2>&1 && [ -f /etc/debian_version ]; then
   missing=()
