@@ -57,7 +57,6 @@ export class UserList {
     this.#sequence++;
     this.#next = null;
     this.#done = false;
-    this.#fetching = false;
     this.loading = true;
     await this.#fetch(fresh);
   }
